@@ -1,0 +1,155 @@
+-- Docket's schema: the one source of truth. Each "-- @migration N: what" block moves a database from
+-- version N-1 to N (recorded in PRAGMA user_version); src/store/db.ts applies the blocks a database lacks,
+-- each in its own transaction, at every start. Never edit a block that has shipped: append a new one.
+
+-- @migration 1: pipelines, tasks, runs with their lease, events, dependencies, assignments, artifacts, idempotency
+
+CREATE TABLE pipelines (
+  id              TEXT PRIMARY KEY,
+  name            TEXT NOT NULL UNIQUE,
+  definition_json TEXT NOT NULL,
+  paused          INTEGER NOT NULL DEFAULT 0 CHECK (paused IN (0, 1)),
+  created_at_ms   INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+
+-- Derived from each definition at create time (pipelines are immutable): the stages an agent role claims from.
+-- Terminal stages are never listed, so they are never claimable.
+CREATE TABLE stage_roles (
+  agent_role  TEXT NOT NULL,
+  pipeline_id TEXT NOT NULL REFERENCES pipelines (id),
+  stage       TEXT NOT NULL,
+  PRIMARY KEY (agent_role, pipeline_id, stage)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE tasks (
+  id                  TEXT PRIMARY KEY,
+  pipeline_id         TEXT NOT NULL REFERENCES pipelines (id),
+  stage               TEXT NOT NULL,
+  title               TEXT NOT NULL,
+  description         TEXT NOT NULL,
+  priority            INTEGER NOT NULL,
+  metadata_json       TEXT NOT NULL,
+  task_version        INTEGER NOT NULL,
+  next_eligible_at_ms INTEGER NOT NULL,
+  max_attempts        INTEGER,
+  retry_delay_ms      INTEGER NOT NULL,
+  dead_letter_stage   TEXT,
+  dead_letter_reason  TEXT CHECK (dead_letter_reason IN ('max_attempts_exceeded', 'canceled')),
+  failed_attempts     INTEGER NOT NULL DEFAULT 0, -- failed and stale runs since creation or the last requeue
+  open_dependencies   INTEGER NOT NULL DEFAULT 0, -- upstream tasks whose stage is not terminal
+  assignee            TEXT,                       -- agent of the one active assignment, if any
+  active_run_id       TEXT,                       -- run holding the lease, while one does
+  created_at_ms       INTEGER NOT NULL,
+  updated_at_ms       INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+
+-- The claim plan: one ordered index search per (pipeline, stage) of a role. Tasks that are dead-lettered,
+-- leased or waiting on dependencies are not in it at all, so however many of them sit in front, a claim
+-- never scans them.
+CREATE INDEX tasks_claimable ON tasks (pipeline_id, stage, priority DESC, created_at_ms, id)
+  WHERE dead_letter_reason IS NULL AND active_run_id IS NULL AND open_dependencies = 0;
+-- GET /tasks pages in (created_at_ms, id) order, optionally filtered by stage or pipeline.
+CREATE INDEX tasks_by_created ON tasks (created_at_ms, id);
+CREATE INDEX tasks_by_stage ON tasks (stage, created_at_ms, id);
+CREATE INDEX tasks_by_pipeline ON tasks (pipeline_id, created_at_ms, id);
+CREATE INDEX tasks_dead_lettered ON tasks (dead_letter_reason) WHERE dead_letter_reason IS NOT NULL;
+
+-- Task counts by stage for /health, kept by triggers so that /health never scans tasks.
+CREATE TABLE stage_counts (
+  stage TEXT PRIMARY KEY,
+  count INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+
+CREATE TRIGGER tasks_count_insert AFTER INSERT ON tasks BEGIN
+  INSERT INTO stage_counts (stage, count) VALUES (new.stage, 1)
+    ON CONFLICT (stage) DO UPDATE SET count = count + 1;
+END;
+
+CREATE TRIGGER tasks_count_move AFTER UPDATE OF stage ON tasks WHEN old.stage IS NOT new.stage BEGIN
+  UPDATE stage_counts SET count = count - 1 WHERE stage = old.stage;
+  INSERT INTO stage_counts (stage, count) VALUES (new.stage, 1)
+    ON CONFLICT (stage) DO UPDATE SET count = count + 1;
+END;
+
+-- A run is one attempt at a task by one agent; its lease lives on the same row (a run has at most one
+-- lease in its life, so the lease is named by the run's id). lease_expires_at_ms is NULL once released.
+CREATE TABLE runs (
+  id                  TEXT PRIMARY KEY,
+  task_id             TEXT NOT NULL REFERENCES tasks (id),
+  attempt             INTEGER NOT NULL,
+  status              TEXT NOT NULL CHECK (status IN ('running', 'completed', 'failed', 'stale', 'canceled')),
+  agent_id            TEXT NOT NULL,
+  agent_role          TEXT NOT NULL,
+  started_at_ms       INTEGER NOT NULL,
+  ended_at_ms         INTEGER,
+  usage_json          TEXT NOT NULL DEFAULT '{}',
+  error_text          TEXT,
+  lease_token_hash    BLOB NOT NULL,
+  lease_ttl_ms        INTEGER NOT NULL,
+  lease_expires_at_ms INTEGER,
+  last_heartbeat_ms   INTEGER,
+  UNIQUE (task_id, attempt)
+) STRICT, WITHOUT ROWID;
+
+-- Live leases only: the reaper's "expired" probe, /health's active count, per-stage concurrency.
+CREATE INDEX runs_live_leases ON runs (lease_expires_at_ms) WHERE lease_expires_at_ms IS NOT NULL;
+
+CREATE TABLE events (
+  id      INTEGER PRIMARY KEY,
+  run_id  TEXT NOT NULL REFERENCES runs (id),
+  ts_ms   INTEGER NOT NULL,
+  kind    TEXT NOT NULL,
+  data_json TEXT NOT NULL
+) STRICT;
+
+CREATE INDEX events_by_run ON events (run_id, id);
+
+-- rowid order is creation order, which the lists report.
+CREATE TABLE task_dependencies (
+  task_id            TEXT NOT NULL REFERENCES tasks (id),
+  depends_on_task_id TEXT NOT NULL REFERENCES tasks (id),
+  created_at_ms      INTEGER NOT NULL,
+  UNIQUE (task_id, depends_on_task_id)
+) STRICT;
+
+CREATE INDEX task_dependents ON task_dependencies (depends_on_task_id);
+
+CREATE TABLE task_assignments (
+  task_id       TEXT NOT NULL REFERENCES tasks (id),
+  agent_id      TEXT NOT NULL,
+  assigned_by   TEXT,
+  active        INTEGER NOT NULL CHECK (active IN (0, 1)),
+  created_at_ms INTEGER NOT NULL,
+  updated_at_ms INTEGER NOT NULL,
+  UNIQUE (task_id, agent_id)
+) STRICT;
+
+CREATE TABLE artifacts (
+  id            TEXT PRIMARY KEY,
+  task_id       TEXT REFERENCES tasks (id),
+  run_id        TEXT REFERENCES runs (id),
+  created_at_ms INTEGER NOT NULL,
+  kind          TEXT NOT NULL,
+  uri           TEXT NOT NULL,
+  sha256        TEXT,
+  size_bytes    INTEGER,
+  meta_json     TEXT NOT NULL
+) STRICT, WITHOUT ROWID;
+
+CREATE INDEX artifacts_by_created ON artifacts (created_at_ms, id);
+CREATE INDEX artifacts_by_task ON artifacts (task_id, created_at_ms, id) WHERE task_id IS NOT NULL;
+CREATE INDEX artifacts_by_run ON artifacts (run_id, created_at_ms, id) WHERE run_id IS NOT NULL;
+
+-- Answers of write requests sent with an Idempotency-Key, written in the transaction of the change.
+CREATE TABLE idempotency_keys (
+  key           TEXT NOT NULL,
+  method        TEXT NOT NULL,
+  path          TEXT NOT NULL,
+  request_hash  BLOB NOT NULL,
+  status        INTEGER NOT NULL,
+  body          TEXT,
+  created_at_ms INTEGER NOT NULL,
+  PRIMARY KEY (key, method, path)
+) STRICT, WITHOUT ROWID;
+
+CREATE INDEX idempotency_by_age ON idempotency_keys (created_at_ms);

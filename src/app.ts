@@ -1,0 +1,48 @@
+import { createServerAdapter } from '@whatwg-node/server'
+import type { Db } from './store/db.ts'
+import type { Clock } from './clock.ts'
+import type { Log } from './log.ts'
+import { createStore, type Store } from './store/index.ts'
+import { createWriter } from './store/writer.ts'
+import { createCommit, type Commit } from './http/commit.ts'
+import { createRouter, type ServerContext } from './http/router.ts'
+import type { Route } from './http/route.ts'
+import { metaRoutes } from './http/routes/meta.ts'
+import { pipelineRoutes } from './http/routes/pipelines.ts'
+import { taskRoutes } from './http/routes/tasks.ts'
+import { linkRoutes } from './http/routes/links.ts'
+import { VERSION } from './version.ts'
+
+export type AppConfig = { token: string | null; maxBodyBytes: number; version: string }
+
+export const DEFAULT_CONFIG: AppConfig = { token: null, maxBodyBytes: 1024 * 1024, version: VERSION }
+
+/** What every handler gets: the stores, the clock, the configuration and the one way to commit a change. */
+export type App = { store: Store; clock: Clock; config: AppConfig; commit: Commit; log: Log }
+
+export const ROUTES: Route[] = [...metaRoutes, ...pipelineRoutes, ...taskRoutes, ...linkRoutes]
+
+const IDEMPOTENCY_SWEEP_MS = 60 * 60 * 1000
+
+export function createApp(options: { db: Db; clock: Clock; log: Log; config?: Partial<AppConfig> }) {
+  const { db, clock, log } = options
+  const config = { ...DEFAULT_CONFIG, ...options.config }
+  const store = createStore(db)
+  const writer = createWriter(db)
+  const app: App = { store, clock, config, log, commit: createCommit(writer, store.idempotency, clock) }
+  const router = createRouter(ROUTES, app)
+  const adapter = createServerAdapter<ServerContext>(router.handle)
+
+  const sweep = () => writer.run(() => store.idempotency.sweepExpired(clock.now())).catch((err) => log.error('idempotency sweep failed', err))
+  const sweepTimer = setInterval(sweep, IDEMPOTENCY_SWEEP_MS).unref()
+
+  return {
+    app,
+    /** A node:http request listener. */
+    handler: adapter,
+    sweepIdempotency: sweep,
+    close(): void {
+      clearInterval(sweepTimer)
+    },
+  }
+}

@@ -1,0 +1,81 @@
+import { parseArgs } from 'node:util'
+import type { Durability } from './store/db.ts'
+
+export type ServerOptions = {
+  host: string
+  port: number
+  db: string
+  token: string | null
+  maxBodyBytes: number
+  durability: Durability
+  insecure: boolean
+}
+
+export type Parsed = { kind: 'run'; options: ServerOptions } | { kind: 'help' } | { kind: 'version' }
+
+export const USAGE = `Usage: npm start -- [options]
+  --host H              address to bind (default 127.0.0.1; env DOCKET_HOST)
+  --port N              port, 0..65535 (default 7700; env DOCKET_PORT)
+  --db PATH             SQLite file (default ./docket.db; env DOCKET_DB)
+  --token T             API token required on every route but /health and the OpenAPI paths (env DOCKET_TOKEN)
+  --max-body-bytes N    request body limit in bytes (default 1048576)
+  --durability MODE     normal (survives a process crash) or full (fsync every commit; survives power loss)
+  --insecure            allow a non-loopback --host without a token
+  --help, --version`
+
+export class UsageError extends Error {}
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/
+
+/** Flags win over the environment; anything unknown or invalid is a UsageError (exit 2). */
+export function parseCli(argv: string[], env: NodeJS.ProcessEnv): Parsed {
+  let values
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        host: { type: 'string' },
+        port: { type: 'string' },
+        db: { type: 'string' },
+        token: { type: 'string' },
+        'max-body-bytes': { type: 'string' },
+        durability: { type: 'string' },
+        insecure: { type: 'boolean' },
+        help: { type: 'boolean' },
+        version: { type: 'boolean' },
+      },
+    }))
+  } catch (err) {
+    throw new UsageError((err as Error).message)
+  }
+  if (values.help) return { kind: 'help' }
+  if (values.version) return { kind: 'version' }
+
+  const host = values.host ?? env.DOCKET_HOST ?? '127.0.0.1'
+  const port = integer('--port', values.port ?? env.DOCKET_PORT ?? '7700', 0, 65535)
+  const token = values.token ?? env.DOCKET_TOKEN ?? null
+  const durability = values.durability ?? 'normal'
+  if (durability !== 'normal' && durability !== 'full') throw new UsageError(`--durability must be normal or full, not ${durability}`)
+  if (token === '') throw new UsageError('--token must not be empty')
+  const options: ServerOptions = {
+    host,
+    port,
+    db: values.db ?? env.DOCKET_DB ?? './docket.db',
+    token,
+    maxBodyBytes: integer('--max-body-bytes', values['max-body-bytes'] ?? '1048576', 1024, 1024 ** 3),
+    durability,
+    insecure: values.insecure ?? false,
+  }
+  if (!LOOPBACK.test(host) && token === null && !options.insecure) {
+    throw new UsageError(`refusing to listen on ${host} without an API token: pass --token (or DOCKET_TOKEN), or --insecure`)
+  }
+  return { kind: 'run', options }
+}
+
+function integer(flag: string, text: string, min: number, max: number): number {
+  const n = /^\d+$/.test(text) ? Number(text) : NaN
+  if (!Number.isSafeInteger(n) || n < min || n > max) throw new UsageError(`${flag} must be an integer between ${min} and ${max}, not ${text}`)
+  return n
+}

@@ -1,0 +1,24 @@
+import { randomFillSync } from 'node:crypto'
+
+// UUIDv7: the leading 48-bit timestamp keeps inserts at the right edge of every B-tree keyed by id,
+// and a 12-bit counter keeps ids strictly increasing within one millisecond (and across clock steps back).
+let lastMs = -1
+let counter = 0
+const bytes = Buffer.alloc(16)
+
+export function newId(nowMs: number): string {
+  if (nowMs > lastMs) {
+    lastMs = nowMs
+    counter = 0
+  } else if (++counter > 0xfff) {
+    lastMs += 1
+    counter = 0
+  }
+  randomFillSync(bytes, 8, 8)
+  bytes.writeUIntBE(lastMs, 0, 6)
+  bytes[6] = 0x70 | (counter >> 8)
+  bytes[7] = counter & 0xff
+  bytes[8] = 0x80 | (bytes[8] & 0x3f)
+  const hex = bytes.toString('hex')
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
+}

@@ -1,0 +1,48 @@
+import type { Input } from './route.ts'
+import type { Reply } from './reply.ts'
+import type { Writer } from '../store/writer.ts'
+import type { IdempotencyStore } from '../store/idempotency.ts'
+import type { Clock } from '../clock.ts'
+import { AppError } from '../domain/errors.ts'
+import { hashesEqual, sha256 } from '../domain/token.ts'
+
+export type CommitOptions = {
+  /** The body to keep for replays, or null to keep nothing (default: the whole body of any 2xx). */
+  recordBody?: (reply: Reply) => string | null
+  /** Turns a stored answer into the replayed one, inside the same transaction (claims rotate the token). */
+  replay?: (stored: Reply) => Reply
+}
+
+export type Commit = (input: Input, change: () => Reply, options?: CommitOptions) => Promise<Reply>
+
+/**
+ * Runs a write route's change in one transaction together with its Idempotency-Key record, so a change
+ * and the record of its answer are committed, or rolled back, as one. A failed change stores nothing:
+ * a retry of a 4xx runs again. The record is looked up inside the transaction, so two concurrent
+ * requests with one key cannot both run.
+ */
+export function createCommit(writer: Writer, records: IdempotencyStore, clock: Clock): Commit {
+  return (input, change, options = {}) => {
+    const key = input.idempotencyKey
+    if (key === null) return writer.run(change)
+    const tuple = { key, method: input.method, path: input.rawPath }
+    const requestHash = sha256(input.body ?? Buffer.alloc(0))
+    return writer.run(() => {
+      const stored = records.find(tuple)
+      if (stored !== undefined) {
+        if (!hashesEqual(stored.request_hash, requestHash)) {
+          throw new AppError('idempotency_conflict', 409, 'Idempotency-Key was reused with a different request body')
+        }
+        const reply = { status: stored.status, body: stored.body }
+        return options.replay ? options.replay(reply) : reply
+      }
+      const reply = change()
+      if (reply.status >= 200 && reply.status < 300) {
+        const body = options.recordBody ? options.recordBody(reply) : reply.body
+        const keep = options.recordBody ? body !== null : true
+        if (keep) records.save(tuple, requestHash, reply.status, body, clock.now())
+      }
+      return reply
+    })
+  }
+}

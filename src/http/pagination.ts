@@ -1,0 +1,34 @@
+import { AppError } from '../domain/errors.ts'
+
+/** Position after an item in a list ordered by (created_at_ms, id). Opaque to clients: "<ms>:<id>". */
+export type TimeCursor = { createdAtMs: number; id: string }
+
+export function parseTimeCursor(text: string | undefined): TimeCursor | null {
+  if (text === undefined) return null
+  const colon = text.indexOf(':')
+  const ms = colon > 0 ? text.slice(0, colon) : ''
+  if (!/^-?\d{1,16}$/.test(ms) || colon === text.length - 1) throw invalidCursor()
+  return { createdAtMs: Number(ms), id: text.slice(colon + 1) }
+}
+
+/** Position after an item in a list ordered by an integer id. */
+export function parseIdCursor(text: string | undefined): number | null {
+  if (text === undefined) return null
+  if (!/^\d{1,16}$/.test(text)) throw invalidCursor()
+  return Number(text)
+}
+
+function invalidCursor(): AppError {
+  return new AppError('invalid_cursor', 400, 'Invalid cursor format', [{ path: 'query.cursor', message: 'not a cursor this list returned' }])
+}
+
+/**
+ * Stores fetch limit + 1 rows; the extra row only says there is more. The cursor is that of the last item
+ * returned, so the next page starts right after it and no item is skipped or repeated.
+ */
+export function pageJson<T>(rows: T[], limit: number, itemJson: (row: T) => string, cursorOf: (row: T) => string): string {
+  const hasMore = rows.length > limit
+  const items = hasMore ? rows.slice(0, limit) : rows
+  const next = hasMore ? JSON.stringify(cursorOf(items[items.length - 1])) : 'null'
+  return `{"items":[${items.map(itemJson).join(',')}],"next_cursor":${next}}`
+}

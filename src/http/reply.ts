@@ -1,0 +1,15 @@
+/** What a handler answers: a status and, unless 204, a JSON text. Turned into a Response in one place. */
+export type Reply = { status: number; body: string | null; headers?: Record<string, string> }
+
+export function json(status: number, value: unknown): Reply {
+  return { status, body: JSON.stringify(value) }
+}
+
+/** A reply whose JSON text was already built (serializers splice stored JSON in without re-parsing it). */
+export function rawJson(status: number, text: string): Reply {
+  return { status, body: text }
+}
+
+export function noContent(): Reply {
+  return { status: 204, body: null }
+}

@@ -1,0 +1,125 @@
+import { Router } from 'itty-router'
+import { STATUS_CODES, type IncomingMessage } from 'node:http'
+import type { App } from '../app.ts'
+import type { Input, Method, Route } from './route.ts'
+import { AppError } from '../domain/errors.ts'
+import { errorJson } from '../domain/errors.ts'
+import { secretsEqual } from '../domain/token.ts'
+import { readBody } from './body.ts'
+import { decodeComponent, parseQuery } from './validate.ts'
+import type { Reply } from './reply.ts'
+
+export type ServerContext = { req?: IncomingMessage }
+type Matched = { route: Route; params: Record<string, string> }
+
+const METHODS: ReadonlySet<string> = new Set(['GET', 'POST', 'PUT', 'DELETE'])
+const JSON_TYPE = 'application/json; charset=utf-8'
+
+/**
+ * Paths are matched on decoded segments: the raw path is split on '/', empty segments dropped, each segment
+ * percent-decoded once, then re-encoded behind a '_' so that itty-router sees one literal segment per
+ * segment ('%2F' stays inside a key; '.' and '..' are not resolved as dot segments by the URL parser).
+ */
+function routingPath(segments: string[]): string {
+  return '/' + segments.map((s) => '_' + encodeURIComponent(s)).join('/')
+}
+
+function routingPattern(path: string): string {
+  return routingPath(path.split('/').filter(Boolean)).replace(/_%3A(\w+)/g, '_:$1')
+}
+
+export function createRouter(routes: Route[], app: App) {
+  const matcher = Router<{ method: string; url: string; params: Record<string, string> }, [], Matched>()
+  for (const r of routes) {
+    matcher[r.method.toLowerCase() as 'get'](routingPattern(r.path), (req) => ({ route: r, params: req.params }))
+  }
+
+  async function match(method: string, path: string): Promise<Matched | undefined> {
+    return matcher.fetch({ method, url: `http://docket${path}`, params: {} })
+  }
+
+  function allowedMethods(path: string): string[] {
+    const allowed = new Set<string>()
+    for (const [method, pattern] of matcher.routes) if (pattern.test(path)) allowed.add(method as string)
+    if (allowed.has('GET')) allowed.add('HEAD')
+    return [...allowed].sort()
+  }
+
+  async function handle(request: Request, ctx: ServerContext): Promise<Response> {
+    const isHead = request.method === 'HEAD'
+    let reply: Reply
+    try {
+      reply = await dispatch(request, ctx, isHead ? 'GET' : request.method)
+    } catch (err) {
+      reply = errorReply(err, app)
+    }
+    return toResponse(reply, isHead)
+  }
+
+  async function dispatch(request: Request, ctx: ServerContext, method: string): Promise<Reply> {
+    const target = ctx.req?.url ?? request.url.slice(request.url.indexOf('/', 8))
+    const q = target.indexOf('?')
+    const rawPath = q < 0 ? target : target.slice(0, q)
+    const segments = rawPath.split('/').filter(Boolean).map((s, i) => decodeComponent(s, `path[${i}]`))
+    const path = routingPath(segments)
+    const bearer = bearerOf(request.headers.get('authorization'))
+    const token = app.config.token
+    const isApiAuthorized = token === null || (bearer !== null && secretsEqual(bearer, token))
+
+    const matched = METHODS.has(method) ? await match(method, path) : undefined
+    if (matched === undefined) {
+      if (!isApiAuthorized) throw unauthorized()
+      const allowed = allowedMethods(path)
+      if (allowed.length === 0) throw new AppError('not_found', 404, 'Not found')
+      throw new AppError('method_not_allowed', 405, `Method ${method} not allowed`, undefined, { allow: allowed.join(', ') })
+    }
+    const { route, params } = matched
+    if (route.access === 'api' && !isApiAuthorized) throw unauthorized()
+
+    const input: Input = {
+      method: method as Method,
+      rawPath,
+      params: decodeParams(params),
+      query: parseQuery(q < 0 ? '' : target.slice(q + 1)),
+      body: method === 'GET' ? null : await readBody(request, app.config.maxBodyBytes),
+      headers: request.headers,
+      bearer,
+      isApiAuthorized,
+      idempotencyKey: method === 'GET' ? null : request.headers.get('idempotency-key'),
+      signal: request.signal,
+    }
+    return route.handle(input, app)
+  }
+
+  return { handle, routes }
+}
+
+function decodeParams(params: Record<string, string>): Record<string, string> {
+  const decoded: Record<string, string> = {}
+  for (const key in params) decoded[key] = decodeURIComponent(params[key])
+  return decoded
+}
+
+function bearerOf(header: string | null): string | null {
+  if (header === null || !header.startsWith('Bearer ')) return null
+  return header.slice(7)
+}
+
+export function unauthorized(message = 'Missing or invalid Authorization header'): AppError {
+  return new AppError('unauthorized', 401, message)
+}
+
+function errorReply(err: unknown, app: App): Reply {
+  if (err instanceof AppError) {
+    return { status: err.status, body: errorJson(err.code, err.message, err.details), headers: err.headers }
+  }
+  app.log.error('unhandled error', err)
+  return { status: 500, body: errorJson('internal_error', 'Internal server error') }
+}
+
+function toResponse(reply: Reply, isHead: boolean): Response {
+  // A fresh headers object per response: the adapter writes content-length into it.
+  const headers: Record<string, string> = reply.body === null ? {} : { 'content-type': JSON_TYPE }
+  if (reply.headers) Object.assign(headers, reply.headers)
+  return new Response(isHead || reply.body === null ? null : reply.body, { status: reply.status, statusText: STATUS_CODES[reply.status], headers })
+}

@@ -1,0 +1,16 @@
+import { readFileSync } from 'node:fs'
+import { get, withAccess, type Route } from '../route.ts'
+import { json, rawJson } from '../reply.ts'
+
+const OPENAPI = readFileSync(new URL('../../../openapi.json', import.meta.url), 'utf8')
+
+export const metaRoutes: Route[] = [
+  withAccess(get('/health', (_input, app) => json(200, {
+    status: 'ok',
+    version: app.config.version,
+    tasks_by_stage: app.store.health.tasksByStage(),
+    active_leases: app.store.health.activeLeases(app.clock.now()),
+  })), 'public'),
+  withAccess(get('/openapi.json', () => rawJson(200, OPENAPI)), 'public'),
+  withAccess(get('/.well-known/openapi.json', () => rawJson(200, OPENAPI)), 'public'),
+]

@@ -1,0 +1,29 @@
+import * as v from 'valibot'
+import { get, post, type Route } from '../route.ts'
+import { body, check } from '../validate.ts'
+import { json, rawJson } from '../reply.ts'
+import { pipelineJson } from '../render.ts'
+import { AppError, validationError } from '../../domain/errors.ts'
+import { compilePipeline, definitionIssues, DefinitionSchema } from '../../domain/pipeline.ts'
+
+const CreatePipeline = v.object({ name: v.string(), definition: v.unknown() })
+
+export const pipelineRoutes: Route[] = [
+  post('/pipelines', (input, app) => {
+    const req = body(CreatePipeline, input.body)
+    const definition = check(DefinitionSchema, req.definition, 'definition')
+    const issues = definitionIssues(definition)
+    if (issues.length > 0) throw validationError(issues, 'Pipeline definition validation failed')
+    const compiled = compilePipeline(definition)
+    return app.commit(input, () =>
+      json(201, { id: app.store.pipelines.create(req.name, req.definition, compiled, app.clock.now()) }))
+  }),
+
+  get('/pipelines', (_input, app) => rawJson(200, `[${app.store.pipelines.list().map(pipelineJson).join(',')}]`)),
+
+  get('/pipelines/:id', (input, app) => {
+    const pipeline = app.store.pipelines.get(input.params.id)
+    if (pipeline === undefined) throw new AppError('not_found', 404, 'Pipeline not found')
+    return rawJson(200, pipelineJson(pipeline))
+  }),
+]

@@ -1,0 +1,87 @@
+import * as v from 'valibot'
+import { AppError, validationError, type Detail } from '../domain/errors.ts'
+import { jsonDepthExceeds, MAX_JSON_DEPTH } from '../domain/json.ts'
+
+const utf8 = new TextDecoder('utf-8', { fatal: true })
+
+/** Parses a request body that must be one JSON object; every failure is a 400 with the envelope. */
+export function parseJsonObject(body: Buffer | null): Record<string, unknown> {
+  if (body === null || body.length === 0) throw new AppError('invalid_json', 400, 'Request body must be a JSON object')
+  let value: unknown
+  try {
+    value = JSON.parse(utf8.decode(body))
+  } catch {
+    throw new AppError('invalid_json', 400, 'Invalid JSON body')
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new AppError('invalid_json', 400, 'Request body must be a JSON object')
+  }
+  if (jsonDepthExceeds(value)) {
+    throw validationError([{ path: '', message: `JSON nesting deeper than ${MAX_JSON_DEPTH} levels` }])
+  }
+  return value as Record<string, unknown>
+}
+
+/** Validates with a valibot schema; issues become `validation_failed` with one detail per offending field. */
+export function check<S extends v.GenericSchema>(schema: S, value: unknown, prefix = ''): v.InferOutput<S> {
+  const result = v.safeParse(schema, value)
+  if (result.success) return result.output
+  throw validationError(result.issues.map((issue) => ({ path: issuePath(prefix, issue), message: issue.message })))
+}
+
+export function body<S extends v.GenericSchema>(schema: S, raw: Buffer | null): v.InferOutput<S> {
+  return check(schema, parseJsonObject(raw))
+}
+
+function issuePath(prefix: string, issue: v.BaseIssue<unknown>): string {
+  let path = prefix
+  for (const item of issue.path ?? []) {
+    const key = (item as { key: unknown }).key
+    path += typeof key === 'number' ? `[${key}]` : path === '' ? String(key) : `.${String(key)}`
+  }
+  return path
+}
+
+/** Decodes a raw query string: `+` is a space, each key and value is percent-decoded once, the first pair wins. */
+export function parseQuery(raw: string): Record<string, string> {
+  const query: Record<string, string> = Object.create(null)
+  if (raw === '') return query
+  for (const pair of raw.split('&')) {
+    if (pair === '') continue
+    const eq = pair.indexOf('=')
+    const key = decodeComponent(eq < 0 ? pair : pair.slice(0, eq), 'query')
+    if (!(key in query)) query[key] = eq < 0 ? '' : decodeComponent(pair.slice(eq + 1), `query.${key}`)
+  }
+  return query
+}
+
+export function decodeComponent(text: string, where: string): string {
+  try {
+    return decodeURIComponent(text.replaceAll('+', ' '))
+  } catch {
+    throw validationError([{ path: where, message: 'invalid percent-encoding' }])
+  }
+}
+
+// --- common field schemas ---------------------------------------------------------------------------
+
+export const Int = v.pipe(v.number(), v.safeInteger())
+export const NonNegInt = v.pipe(v.number(), v.safeInteger(), v.minValue(0))
+export const AnyJson = v.unknown()
+
+const INTEGER_TEXT = /^-?\d{1,16}$/
+
+/** A query integer: decimal digits only, within [min, max]; `code` names the error (R keeps `invalid_limit`). */
+export function queryInt(query: Record<string, string>, name: string, fallback: number, min: number, max: number, code = 'validation_failed'): number {
+  const text = query[name]
+  if (text === undefined) return fallback
+  const n = INTEGER_TEXT.test(text) ? Number(text) : NaN
+  if (Number.isSafeInteger(n) && n >= min && n <= max) return n
+  const message = `${name} must be an integer between ${min} and ${max}`
+  const details: Detail[] = [{ path: `query.${name}`, message }]
+  throw code === 'validation_failed' ? validationError(details) : new AppError(code, 400, message, details)
+}
+
+export function queryLimit(query: Record<string, string>, fallback: number, max = 1000): number {
+  return queryInt(query, 'limit', fallback, 1, max, 'invalid_limit')
+}

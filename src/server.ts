@@ -1,0 +1,61 @@
+import { createServer } from 'node:http'
+import { createApp } from './app.ts'
+import { systemClock } from './clock.ts'
+import { parseCli, UsageError, USAGE } from './cli.ts'
+import { closeDb, openDb } from './store/db.ts'
+import { stderrLog as log } from './log.ts'
+import { VERSION } from './version.ts'
+
+const SHUTDOWN_GRACE_MS = 10_000
+
+function main(): void {
+  let parsed
+  try {
+    parsed = parseCli(process.argv.slice(2), process.env)
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err
+    process.stderr.write(`docket: ${err.message}\n${USAGE}\n`)
+    process.exit(2)
+  }
+  if (parsed.kind === 'help') return void process.stdout.write(`${USAGE}\n`)
+  if (parsed.kind === 'version') return void process.stdout.write(`docket ${VERSION}\n`)
+  const opts = parsed.options
+
+  log.info(`docket ${VERSION}`)
+  log.info(`database: ${opts.db} (durability ${opts.durability})`)
+  log.info(`API auth: ${opts.token === null ? 'disabled' : 'bearer token enabled'}`)
+  const db = openDb(opts.db, opts.durability)
+  const docket = createApp({ db, clock: systemClock, log, config: { token: opts.token, maxBodyBytes: opts.maxBodyBytes } })
+
+  const server = createServer({ requestTimeout: 30_000, headersTimeout: 10_000, keepAliveTimeout: 5_000 }, docket.handler)
+  server.on('error', (err) => {
+    log.error(`cannot listen on ${opts.host}:${opts.port}`, err)
+    process.exit(1)
+  })
+  server.listen(opts.port, opts.host, () => {
+    const address = server.address()
+    const port = typeof address === 'object' && address ? address.port : opts.port
+    const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host
+    log.info(`listening on http://${host}:${port}`)
+  })
+
+  let stopping = false
+  const shutdown = (signal: string) => {
+    if (stopping) return
+    stopping = true
+    log.info(`${signal}: draining`)
+    docket.close()
+    const force = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS).unref()
+    server.close(() => {
+      clearTimeout(force)
+      closeDb(db)
+      log.info('stopped')
+      process.exit(0)
+    })
+    server.closeIdleConnections()
+  }
+  process.on('SIGTERM', () => shutdown('SIGTERM'))
+  process.on('SIGINT', () => shutdown('SIGINT'))
+}
+
+main()

@@ -1,0 +1,40 @@
+import type { Db } from './db.ts'
+
+export type RunRow = {
+  id: string
+  task_id: string
+  attempt: number
+  status: string
+  agent_id: string
+  agent_role: string
+  started_at_ms: number
+  ended_at_ms: number | null
+  usage_json: string
+  error_text: string | null
+  lease_token_hash: Buffer
+  lease_ttl_ms: number
+  lease_expires_at_ms: number | null
+  last_heartbeat_ms: number | null
+}
+
+export type RunStore = ReturnType<typeof createRunStore>
+
+export function createRunStore(db: Db) {
+  const byId = db.prepare<[string], RunRow>('SELECT * FROM runs WHERE id = ?')
+  const latest = db.prepare<[string], RunRow>('SELECT * FROM runs WHERE task_id = ? ORDER BY attempt DESC LIMIT 1')
+  const ofTask = db.prepare<[string, number, number], RunRow>(
+    'SELECT * FROM runs WHERE task_id = ? AND attempt > ? ORDER BY attempt LIMIT ?',
+  )
+  return {
+    get(id: string): RunRow | undefined {
+      return byId.get(id)
+    },
+    latestOf(taskId: string): RunRow | undefined {
+      return latest.get(taskId)
+    },
+    /** Runs of a task in attempt order, after attempt `after`; limit + 1 rows (see pageJson). */
+    listOf(taskId: string, after: number, limit: number): RunRow[] {
+      return ofTask.all(taskId, after, limit + 1)
+    },
+  }
+}

@@ -1,0 +1,159 @@
+import type { Db } from './db.ts'
+import type { PipelineStore } from './pipelines.ts'
+import { AppError, validationError } from '../domain/errors.ts'
+import { isTerminalStage, type CompiledPipeline } from '../domain/pipeline.ts'
+import { newId } from '../domain/ids.ts'
+
+export type TaskRow = {
+  id: string
+  pipeline_id: string
+  stage: string
+  title: string
+  description: string
+  priority: number
+  metadata_json: string
+  task_version: number
+  next_eligible_at_ms: number
+  max_attempts: number | null
+  retry_delay_ms: number
+  dead_letter_stage: string | null
+  dead_letter_reason: string | null
+  failed_attempts: number
+  open_dependencies: number
+  assignee: string | null
+  active_run_id: string | null
+  created_at_ms: number
+  updated_at_ms: number
+}
+
+/** A validated POST /tasks body; absent and null mean the same. */
+export type NewTask = {
+  pipeline_id: string
+  title: string
+  description: string
+  priority?: number | null
+  metadata?: unknown
+  retry_policy?: { max_attempts?: number | null; retry_delay_ms?: number | null; dead_letter_stage?: string | null } | null
+  dependencies?: string[] | null
+  not_before_ms?: number | null
+}
+
+export type TaskFilter = { stage?: string; pipelineId?: string; after: { createdAtMs: number; id: string } | null; limit: number }
+
+export type TaskStore = ReturnType<typeof createTaskStore>
+
+export function createTaskStore(db: Db, pipelines: PipelineStore) {
+  const insert = db.prepare(`
+    INSERT INTO tasks (id, pipeline_id, stage, title, description, priority, metadata_json, task_version,
+      next_eligible_at_ms, max_attempts, retry_delay_ms, dead_letter_stage, open_dependencies, created_at_ms, updated_at_ms)
+    VALUES (@id, @pipeline_id, @stage, @title, @description, @priority, @metadata_json, 1,
+      @next_eligible_at_ms, @max_attempts, @retry_delay_ms, @dead_letter_stage, @open_dependencies, @now, @now)`)
+  const byId = db.prepare<[string], TaskRow>('SELECT * FROM tasks WHERE id = ?')
+  const placeOf = db.prepare<[string], { pipeline_id: string; stage: string }>('SELECT pipeline_id, stage FROM tasks WHERE id = ?')
+  const insertEdge = db.prepare('INSERT INTO task_dependencies (task_id, depends_on_task_id, created_at_ms) VALUES (?, ?, ?)')
+  const shiftDependents = db.prepare(`
+    UPDATE tasks SET open_dependencies = open_dependencies + @delta
+    WHERE id IN (SELECT task_id FROM task_dependencies WHERE depends_on_task_id = @id)`)
+  const moveStmt = db.prepare(`
+    UPDATE tasks SET stage = @stage, task_version = task_version + @bump, updated_at_ms = @now WHERE id = @id`)
+
+  const where = (f: TaskFilter) =>
+    [f.stage !== undefined ? 'stage = @stage' : '', f.pipelineId !== undefined ? 'pipeline_id = @pipeline_id' : '']
+      .filter(Boolean)
+  // One prepared statement per filter combination; each has an index whose order is the page order.
+  const listStmts = new Map<string, ReturnType<typeof db.prepare<Record<string, unknown>, TaskRow>>>()
+  const listStmt = (f: TaskFilter) => {
+    const key = `${f.stage !== undefined}${f.pipelineId !== undefined}${f.after !== null}`
+    let stmt = listStmts.get(key)
+    if (stmt === undefined) {
+      const conds = where(f)
+      if (f.after !== null) conds.push('(created_at_ms > @after_ms OR (created_at_ms = @after_ms AND id > @after_id))')
+      stmt = db.prepare(`SELECT * FROM tasks ${conds.length ? `WHERE ${conds.join(' AND ')}` : ''}
+        ORDER BY created_at_ms, id LIMIT @limit`)
+      listStmts.set(key, stmt)
+    }
+    return stmt
+  }
+
+  const store = {
+    get(id: string): TaskRow | undefined {
+      return byId.get(id)
+    },
+
+    require(id: string, code = 'not_found', message = 'Task not found'): TaskRow {
+      const row = byId.get(id)
+      if (row === undefined) throw new AppError(code, 404, message)
+      return row
+    },
+
+    pipelineOf(task: TaskRow): CompiledPipeline {
+      return pipelines.compiled(task.pipeline_id)!
+    },
+
+    /** Whether the task's current stage is terminal in its own pipeline (what resolves a dependency on it). */
+    isResolved(id: string): boolean {
+      const place = placeOf.get(id)
+      return place !== undefined && isTerminalStage(pipelines.compiled(place.pipeline_id)!, place.stage)
+    },
+
+    /** Creates one task with its dependency edges; the caller's transaction makes it atomic. */
+    create(t: NewTask, nowMs: number): string {
+      const pipeline = pipelines.compiled(t.pipeline_id)
+      if (pipeline === undefined) throw fieldError('pipeline_not_found', 'Pipeline not found', 'pipeline_id')
+      const deps = t.dependencies ?? []
+      let open = 0
+      deps.forEach((dep, i) => {
+        if (deps.indexOf(dep) !== i) throw new AppError('duplicate_dependency', 409, 'Dependency already exists', [{ path: `dependencies[${i}]`, message: 'listed twice' }])
+        if (placeOf.get(dep) === undefined) throw fieldError('task_not_found', 'Dependency task not found', `dependencies[${i}]`)
+        if (!store.isResolved(dep)) open += 1
+      })
+      const policy = t.retry_policy ?? {}
+      if (policy.dead_letter_stage != null && !pipeline.stages.has(policy.dead_letter_stage)) {
+        throw validationError([{ path: 'retry_policy.dead_letter_stage', message: `names no stage of the pipeline: ${policy.dead_letter_stage}` }])
+      }
+      const id = newId(nowMs)
+      insert.run({
+        id,
+        pipeline_id: t.pipeline_id,
+        stage: pipeline.initial,
+        title: t.title,
+        description: t.description,
+        priority: t.priority ?? 0,
+        metadata_json: JSON.stringify(t.metadata ?? {}),
+        next_eligible_at_ms: t.not_before_ms ?? 0,
+        max_attempts: policy.max_attempts ?? null,
+        retry_delay_ms: policy.retry_delay_ms ?? 0,
+        dead_letter_stage: policy.dead_letter_stage ?? null,
+        open_dependencies: open,
+        now: nowMs,
+      })
+      for (const dep of deps) insertEdge.run(id, dep, nowMs)
+      return id
+    },
+
+    list(f: TaskFilter): TaskRow[] {
+      const params: Record<string, unknown> = { limit: f.limit + 1 }
+      if (f.stage !== undefined) params.stage = f.stage
+      if (f.pipelineId !== undefined) params.pipeline_id = f.pipelineId
+      if (f.after !== null) Object.assign(params, { after_ms: f.after.createdAtMs, after_id: f.after.id })
+      return listStmt(f).all(params)
+    },
+
+    /**
+     * Moves a task to another stage of its pipeline. When that flips whether the stage is terminal, every
+     * task depending on it gains or loses one open dependency, which is what the claim index filters on.
+     */
+    moveStage(task: TaskRow, to: string, bumpVersion: boolean, nowMs: number): void {
+      moveStmt.run({ id: task.id, stage: to, bump: bumpVersion ? 1 : 0, now: nowMs })
+      const pipeline = store.pipelineOf(task)
+      const wasTerminal = isTerminalStage(pipeline, task.stage)
+      const isTerminal = isTerminalStage(pipeline, to)
+      if (wasTerminal !== isTerminal) shiftDependents.run({ id: task.id, delta: isTerminal ? -1 : 1 })
+    },
+  }
+  return store
+}
+
+function fieldError(code: string, message: string, path: string): AppError {
+  return new AppError(code, 404, message, [{ path, message }])
+}

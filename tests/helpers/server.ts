@@ -1,0 +1,61 @@
+import { createServer, type Server } from 'node:http'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { AddressInfo } from 'node:net'
+import { createApp, type AppConfig } from '../../src/app.ts'
+import { manualClock, type ManualClock } from '../../src/clock.ts'
+import { closeDb, openDb, type Db } from '../../src/store/db.ts'
+import { silentLog } from '../../src/log.ts'
+
+export type Res = { status: number; headers: Headers; text: string; body: any }
+
+export type TestServer = {
+  url: string
+  clock: ManualClock
+  db: Db
+  dir: string
+  docket: ReturnType<typeof createApp>
+  request(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<Res>
+  close(): Promise<void>
+}
+
+/** A real Docket on an ephemeral port over a temp SQLite file, with a manual clock. */
+export async function startServer(config: Partial<AppConfig> = {}): Promise<TestServer> {
+  const dir = mkdtempSync(join(tmpdir(), 'docket-test-'))
+  const db = openDb(join(dir, 'docket.db'))
+  const clock = manualClock()
+  const docket = createApp({ db, clock, log: silentLog, config })
+  const server: Server = createServer(docket.handler)
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  return {
+    url,
+    clock,
+    db,
+    dir,
+    docket,
+    request: (method, path, body, headers) => request(url, method, path, body, headers),
+    async close() {
+      docket.close()
+      server.closeAllConnections()
+      await new Promise((resolve) => server.close(resolve))
+      closeDb(db)
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}
+
+/** A body that is a string or Buffer is sent as is; anything else as JSON. */
+export async function request(base: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Res> {
+  const raw = body === undefined || typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body)
+  const res = await fetch(base + path, { method, body: raw as BodyInit | undefined, headers })
+  const text = await res.text()
+  let parsed: unknown = undefined
+  try {
+    parsed = text === '' ? undefined : JSON.parse(text)
+  } catch {
+    parsed = undefined
+  }
+  return { status: res.status, headers: res.headers, text, body: parsed }
+}
