@@ -81,13 +81,16 @@ export const runRoutes: Route[] = [
     })
   }), 'lease'),
 
-  withAccess(post('/runs/:id/fail', (input, app) => {
+  withAccess(post('/runs/:id/fail', async (input, app) => {
     const run = leaseRun(input, app)
     const req = body(Fail, input.body)
-    return app.commit(input, () => {
+    let retryAtMs: number | null = null
+    const reply = await app.commit(input, () => {
       const now = app.clock.now()
-      app.store.outcomes.fail(liveRun(app, run.id, now), req.error, req.usage, now)
+      retryAtMs = app.store.outcomes.fail(liveRun(app, run.id, now), req.error, req.usage, now)
       return json(200, { status: 'failed' })
     })
+    if (retryAtMs !== null) app.waiters.wakeAt(retryAtMs)
+    return reply
   }), 'lease'),
 ]
