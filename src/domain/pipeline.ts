@@ -1,15 +1,16 @@
 import * as v from 'valibot'
+import { JsonObject, looseObjectOf } from './schema.ts'
 
 export type Issue = { path: string; message: string }
 
-const State = v.looseObject({
+const State = looseObjectOf({
   agent_role: v.nullish(v.string()),
   description: v.nullish(v.string()),
   terminal: v.nullish(v.boolean()),
   workflow_id: v.nullish(v.string()),
 })
 
-const Transition = v.looseObject({
+const Transition = looseObjectOf({
   from: v.string(),
   to: v.string(),
   trigger: v.string(),
@@ -17,9 +18,9 @@ const Transition = v.looseObject({
   required_gates: v.nullish(v.array(v.string())),
 })
 
-export const DefinitionSchema = v.looseObject({
+export const DefinitionSchema = looseObjectOf({
   initial: v.string(),
-  states: v.record(v.string(), State),
+  states: v.pipe(JsonObject, v.record(v.string(), State)),
   transitions: v.array(Transition),
 })
 

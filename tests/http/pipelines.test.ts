@@ -44,6 +44,19 @@ test('each broken definition rule is named in details', async ({ s }) => {
   }
 })
 
+test('arrays are not objects: a state, a transition or the states map given as an array is rejected', async ({ s }) => {
+  const cases: Array<[unknown, string]> = [
+    [{ initial: 'a', states: { a: [], b: { terminal: true } }, transitions: [{ from: 'a', to: 'b', trigger: 't' }] }, 'definition.states.a'],
+    [{ initial: 'a', states: [{ terminal: true }], transitions: [{ from: 'a', to: 'b', trigger: 't' }] }, 'definition.states'],
+    [{ ...def(), transitions: [[]] }, 'definition.transitions[0]'],
+    [[], 'definition'],
+  ]
+  for (const [definition, path] of cases) {
+    const res = expectError(await s.request('POST', '/pipelines', { name: unique('bad'), definition }), 400, 'validation_failed')
+    assert.ok(res.body.error.details.some((d: { path: string }) => d.path === path), `${path} not in ${res.text}`)
+  }
+})
+
 test('malformed, non-object and empty bodies are 400 invalid_json', async ({ s }) => {
   for (const body of ['{', '[]', '"x"', '', 'null']) {
     expectError(await s.request('POST', '/pipelines', body), 400, 'invalid_json')
