@@ -28,7 +28,7 @@ export function createCommit(writer: Writer, records: IdempotencyStore, clock: C
     const tuple = { key, method: input.method, path: input.rawPath }
     const requestHash = sha256(input.body ?? Buffer.alloc(0))
     return writer.run(() => {
-      const stored = records.find(tuple)
+      const stored = records.find(tuple, clock.now())
       if (stored !== undefined) {
         if (!hashesEqual(stored.request_hash, requestHash)) {
           throw new AppError('idempotency_conflict', 409, 'Idempotency-Key was reused with a different request body')
