@@ -55,6 +55,13 @@ test('an unknown path is 401 without the token and 404 with it', async ({ s }) =
   expectError(await s.request('PATCH', '/tasks', undefined, bearer(TOKEN)), 405, 'method_not_allowed')
 })
 
+test('a wrong method on a public path is 405 without a token', async ({ s }) => {
+  for (const path of PUBLIC) {
+    const res = expectError(await s.request('POST', path, '{}'), 405, 'method_not_allowed')
+    assert.is(res.headers.get('allow'), 'GET, HEAD')
+  }
+})
+
 test('a failed auth writes nothing', async ({ s }) => {
   const name = unique('p')
   expectError(await s.request('POST', '/pipelines', { name, definition: linearDefinition({ work: 'w', review: 'r' }) }), 401, 'unauthorized')
