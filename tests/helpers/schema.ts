@@ -1,9 +1,10 @@
 // Checks a JSON value against the subset of JSON Schema that openapi.json uses (type, enum, const,
-// properties, required, additionalProperties, items, oneOf, $ref, minimum, minLength). Returns the problems found.
+// properties, required, additionalProperties, items, oneOf, allOf, $ref, minimum, maximum, minItems). Returns the problems found.
 type Schema = Record<string, any>
 
 export function schemaProblems(doc: Schema, schema: Schema, value: unknown, at = '$'): string[] {
   if (schema.$ref !== undefined) return schemaProblems(doc, resolveRef(doc, schema.$ref), value, at)
+  if (schema.allOf !== undefined) return (schema.allOf as Schema[]).flatMap((s) => schemaProblems(doc, s, value, at))
   if (schema.oneOf !== undefined) {
     const matching = (schema.oneOf as Schema[]).filter((s) => schemaProblems(doc, s, value, at).length === 0)
     return matching.length === 1 ? [] : [`${at}: matches ${matching.length} of oneOf`]
@@ -16,7 +17,8 @@ export function schemaProblems(doc: Schema, schema: Schema, value: unknown, at =
   if (schema.const !== undefined && value !== schema.const) problems.push(`${at}: not ${JSON.stringify(schema.const)}`)
   if (schema.enum !== undefined && !schema.enum.includes(value)) problems.push(`${at}: ${JSON.stringify(value)} not in enum`)
   if (typeof value === 'number' && schema.minimum !== undefined && value < schema.minimum) problems.push(`${at}: below minimum`)
-  if (typeof value === 'string' && schema.minLength !== undefined && value.length < schema.minLength) problems.push(`${at}: too short`)
+  if (typeof value === 'number' && schema.maximum !== undefined && value > schema.maximum) problems.push(`${at}: above maximum`)
+  if (Array.isArray(value) && schema.minItems !== undefined && value.length < schema.minItems) problems.push(`${at}: too few items`)
   if (Array.isArray(value) && schema.items !== undefined) {
     value.forEach((item, i) => problems.push(...schemaProblems(doc, schema.items, item, `${at}[${i}]`)))
   }
