@@ -31,6 +31,7 @@ type TaskInput = v.InferOutput<typeof TaskCreate>
 
 function createTask(app: App, t: TaskInput, nowMs: number): string {
   const id = app.store.tasks.create(t, nowMs)
+  app.store.dependencies.addAtCreate(id, t.dependencies ?? [], nowMs)
   if (t.assigned_agent_id != null) app.store.assignments.assign(id, t.assigned_agent_id, t.assigned_by ?? null, nowMs)
   return id
 }
