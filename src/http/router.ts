@@ -127,5 +127,7 @@ function toResponse(reply: Reply, isHead: boolean): Response {
   // A fresh headers object per response: the adapter writes content-length into it.
   const headers: Record<string, string> = reply.body === null ? {} : { 'content-type': JSON_TYPE }
   if (reply.headers) Object.assign(headers, reply.headers)
+  // HEAD announces the length GET would send; without it Node closes the keep-alive connection.
+  if (isHead && reply.body !== null) headers['content-length'] = String(Buffer.byteLength(reply.body))
   return new Response(isHead || reply.body === null ? null : reply.body, { status: reply.status, statusText: STATUS_CODES[reply.status], headers })
 }

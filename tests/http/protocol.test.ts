@@ -88,6 +88,19 @@ test('HEAD works on every GET route and sends no body', async ({ s, pipelineId, 
   }
 })
 
+test('HEAD announces the length GET would send and keeps the connection alive', async ({ s, taskId }) => {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
+  try {
+    const get = await rawRequest(s.url, 'GET', `/tasks/${taskId}`, { agent })
+    const head = await rawRequest(s.url, 'HEAD', `/tasks/${taskId}`, { agent })
+    assert.is(head.headers['content-length'], String(Buffer.byteLength(get.text)))
+    const after = await rawRequest(s.url, 'GET', '/health', { agent })
+    assert.ok(head.reusedSocket && after.reusedSocket, 'one connection for all three')
+  } finally {
+    agent.destroy()
+  }
+})
+
 test('an unknown path is 404 not_found', async ({ s }) => {
   for (const path of ['/', '/nope', '/tasks/a/b/c/d', '/pipelines/x/tasks', '/health/x']) {
     expectError(await s.request('GET', path), 404, 'not_found')
