@@ -33,7 +33,7 @@ export function createCommit(writer: Writer, records: IdempotencyStore, clock: C
     return reply
 
     function changeOnce(tuple: { key: string; method: string; path: string }, requestHash: Buffer): Reply {
-      const stored = records.find(tuple)
+      const stored = records.find(tuple, clock.now())
       if (stored !== undefined) {
         if (!hashesEqual(stored.request_hash, requestHash)) {
           throw new AppError('idempotency_conflict', 409, 'Idempotency-Key was reused with a different request body')

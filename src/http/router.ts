@@ -38,11 +38,17 @@ export function createRouter(routes: Route[], app: App) {
     return matcher.fetch({ method, url: `http://docket${path}`, params: {} })
   }
 
-  function allowedMethods(path: string): string[] {
+  /** The methods a path answers, and whether it is a public path (itty keeps routes in the order added). */
+  function methodsOf(path: string): { allowed: string[]; isPublic: boolean } {
     const allowed = new Set<string>()
-    for (const [method, pattern] of matcher.routes) if (pattern.test(path)) allowed.add(method as string)
+    let isPublic = false
+    matcher.routes.forEach(([method, pattern], i) => {
+      if (!pattern.test(path)) return
+      allowed.add(method as string)
+      isPublic ||= routes[i].access === 'public'
+    })
     if (allowed.has('GET')) allowed.add('HEAD')
-    return [...allowed].sort()
+    return { allowed: [...allowed].sort(), isPublic }
   }
 
   async function handle(request: Request, ctx: ServerContext): Promise<Response> {
@@ -68,8 +74,8 @@ export function createRouter(routes: Route[], app: App) {
 
     const matched = METHODS.has(method) ? await match(method, path) : undefined
     if (matched === undefined) {
-      if (!isApiAuthorized) throw unauthorized()
-      const allowed = allowedMethods(path)
+      const { allowed, isPublic } = methodsOf(path)
+      if (!isApiAuthorized && !isPublic) throw unauthorized()
       if (allowed.length === 0) throw new AppError('not_found', 404, 'Not found')
       throw new AppError('method_not_allowed', 405, `Method ${method} not allowed`, undefined, { allow: allowed.join(', ') })
     }
@@ -121,5 +127,7 @@ function toResponse(reply: Reply, isHead: boolean): Response {
   // A fresh headers object per response: the adapter writes content-length into it.
   const headers: Record<string, string> = reply.body === null ? {} : { 'content-type': JSON_TYPE }
   if (reply.headers) Object.assign(headers, reply.headers)
+  // HEAD announces the length GET would send; without it Node closes the keep-alive connection.
+  if (isHead && reply.body !== null) headers['content-length'] = String(Buffer.byteLength(reply.body))
   return new Response(isHead || reply.body === null ? null : reply.body, { status: reply.status, statusText: STATUS_CODES[reply.status], headers })
 }

@@ -1,6 +1,7 @@
 import * as v from 'valibot'
 import { get, post, type Route } from '../route.ts'
 import { body, Int, NonNegInt, queryLimit } from '../validate.ts'
+import { objectOf } from '../../domain/schema.ts'
 import { json, rawJson } from '../reply.ts'
 import { pageJson, parseIdCursor, parseTimeCursor } from '../pagination.ts'
 import { runJson, taskJson, assignmentJson } from '../render.ts'
@@ -13,7 +14,7 @@ export const TaskCreate = v.object({
   description: v.string(),
   priority: v.nullish(Int),
   metadata: v.optional(v.unknown()),
-  retry_policy: v.nullish(v.object({
+  retry_policy: v.nullish(objectOf({
     max_attempts: v.nullish(v.pipe(Int, v.minValue(1))),
     retry_delay_ms: v.nullish(NonNegInt),
     dead_letter_stage: v.nullish(v.string()),
@@ -30,6 +31,7 @@ type TaskInput = v.InferOutput<typeof TaskCreate>
 
 function createTask(app: App, t: TaskInput, nowMs: number): string {
   const id = app.store.tasks.create(t, nowMs)
+  app.store.dependencies.addAtCreate(id, t.dependencies ?? [], nowMs)
   if (t.assigned_agent_id != null) app.store.assignments.assign(id, t.assigned_agent_id, t.assigned_by ?? null, nowMs)
   return id
 }
