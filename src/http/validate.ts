@@ -33,6 +33,11 @@ export function body<S extends v.GenericSchema>(schema: S, raw: Buffer | null): 
   return check(schema, parseJsonObject(raw))
 }
 
+/** For routes whose body may be left out: no body means `{}`; a body that is sent must be a valid object. */
+export function optionalBody<S extends v.GenericSchema>(schema: S, raw: Buffer | null): v.InferOutput<S> {
+  return check(schema, raw === null || raw.length === 0 ? {} : parseJsonObject(raw))
+}
+
 function issuePath(prefix: string, issue: v.BaseIssue<unknown>): string {
   let path = prefix
   for (const item of issue.path ?? []) {

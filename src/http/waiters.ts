@@ -2,6 +2,9 @@ import type { Reply } from './reply.ts'
 import type { Clock } from '../clock.ts'
 import { noContent } from './reply.ts'
 
+// setTimeout holds at most 2^31-1 ms; a later wake time re-arms when this one fires.
+const MAX_TIMER_MS = 2 ** 31 - 1
+
 type Waiter = {
   attempt: () => Promise<Reply>
   settle: (result: { reply?: Reply; error?: unknown }) => void
@@ -68,7 +71,7 @@ export function createWaiters(clock: Clock) {
       while (wakeTimes.length > 0 && wakeTimes[0] <= now) wakeTimes.shift()
       waiters.poke()
       armWakeTimer()
-    }, Math.max(0, wakeTimes[0] - clock.now())).unref()
+    }, Math.min(MAX_TIMER_MS, Math.max(0, wakeTimes[0] - clock.now()))).unref()
   }
 
   const waiters = {

@@ -1,6 +1,6 @@
 import * as v from 'valibot'
 import { post, withAccess, type Route } from '../route.ts'
-import { body, check, parseJsonObject } from '../validate.ts'
+import { body, optionalBody } from '../validate.ts'
 import { json, noContent, rawJson, type Reply } from '../reply.ts'
 import { runJson, taskJson } from '../render.ts'
 import { runOfLeaseToken } from '../lease-auth.ts'
@@ -75,7 +75,7 @@ export const leaseRoutes: Route[] = [
 
   withAccess(post('/leases/:id/heartbeat', (input, app) => {
     const run = runOfLeaseToken(input, app, input.params.id, 'Missing or invalid Authorization header', 'Lease not found')
-    const req = input.body !== null && input.body.length > 0 ? check(HeartbeatBody, parseJsonObject(input.body)) : { lease_ttl_ms: null }
+    const req = optionalBody(HeartbeatBody, input.body)
     return app.commit(input, () => {
       const now = app.clock.now()
       const current = app.store.runs.get(run.id)!

@@ -49,6 +49,7 @@ export const runRoutes: Route[] = [
 
   withAccess(get('/runs/:id/events', (input, app) => {
     requireApiOrLease(input, app, input.params.id)
+    if (app.store.runs.get(input.params.id) === undefined) throw new AppError('not_found', 404, 'Run not found')
     const limit = queryLimit(input.query, 100)
     const rows = app.store.events.listOf(input.params.id, parseIdCursor(input.query.cursor) ?? 0, limit)
     return rawJson(200, pageJson(rows, limit, eventJson, (e) => String(e.id)))
