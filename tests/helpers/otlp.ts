@@ -1,0 +1,43 @@
+// OpenTelemetry SDK spans and the official OTLP exporters, pointed at a test server.
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, diag, DiagLogLevel, trace, type Attributes } from '@opentelemetry/api'
+import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider, type ReadableSpan } from '@opentelemetry/sdk-trace'
+import { resourceFromAttributes } from '@opentelemetry/resources'
+import { OTLPTraceExporter as JsonExporter } from '@opentelemetry/exporter-trace-otlp-http'
+import { OTLPTraceExporter as ProtoExporter } from '@opentelemetry/exporter-trace-otlp-proto'
+
+export type Protocol = 'json' | 'protobuf'
+
+/** Warnings and errors the OpenTelemetry libraries log (e.g. "response body does not decode"). */
+export const diagMessages: string[] = []
+const record = (...args: unknown[]) => diagMessages.push(args.map(String).join(' '))
+diag.setLogger({ error: record, warn: record, info: () => {}, debug: () => {}, verbose: () => {} }, DiagLogLevel.WARN)
+
+/**
+ * A finished trace from a real TracerProvider: a server root span with a child client span that fails,
+ * with an event. `resource` and the child's `attributes` carry whatever linking attributes the test wants.
+ */
+export function makeTrace(resource: Attributes, childAttributes: Attributes, childCount = 1): ReadableSpan[] {
+  const memory = new InMemorySpanExporter()
+  const provider = new TracerProvider({ resource: resourceFromAttributes(resource), spanProcessors: [new SimpleSpanProcessor({ exporter: memory })] })
+  const tracer = provider.getTracer('docket-tests', '1.2.3')
+  const root = tracer.startSpan('handle request', { kind: SpanKind.SERVER, attributes: { 'http.method': 'POST' } })
+  const parent = trace.setSpan(ROOT_CONTEXT, root)
+  for (let i = 0; i < childCount; i++) {
+    const child = tracer.startSpan(`call tool ${i}`, { kind: SpanKind.CLIENT, attributes: childAttributes }, parent)
+    child.addEvent('retrying', { attempt: 2 })
+    child.setStatus({ code: SpanStatusCode.ERROR, message: 'tool failed' })
+    child.end()
+  }
+  root.end()
+  return memory.getFinishedSpans()
+}
+
+export function exporterFor(url: string, protocol: Protocol, compression: 'gzip' | 'none' = 'none', path = '/v1/traces', headers: Record<string, string> = {}) {
+  const config = { url: url + path, compression: compression as never, headers }
+  return protocol === 'json' ? new JsonExporter(config) : new ProtoExporter(config)
+}
+
+/** Exports through the official exporter; resolves with its ExportResult (code 0 = SUCCESS). */
+export function exportSpans(exporter: ReturnType<typeof exporterFor>, spans: ReadableSpan[]): Promise<{ code: number; error?: Error }> {
+  return new Promise((resolve) => exporter.export(spans, resolve))
+}
