@@ -7,6 +7,18 @@ export type Durability = 'normal' | 'full'
 
 const SCHEMA_PATH = new URL('../../schema.sql', import.meta.url)
 
+// Node 24.21 aborts the process when GC collects a better-sqlite3 Statement ("RemoveEnvironmentCleanupHook:
+// Assertion failed: (env) != nullptr", from node::ObjectWrap's destructor). Until that is fixed no Statement may
+// become garbage: every one prepared is kept, every Database too (it owns its transaction statements), and
+// pragmas run through exec, which makes none.
+const retained: object[] = []
+const prepare = Database.prototype.prepare
+Database.prototype.prepare = function (this: Database.Database, source: string) {
+  const stmt = prepare.call(this, source)
+  retained.push(stmt)
+  return stmt
+} as typeof prepare
+
 export type Migration = { version: number; name: string; sql: string }
 
 /** The numbered blocks of schema.sql, in order. */
@@ -25,32 +37,33 @@ export function loadMigrations(text = readFileSync(SCHEMA_PATH, 'utf8')): Migrat
 export function openDb(path: string, durability: Durability = 'normal'): Db {
   if (path !== ':memory:' && !path.startsWith('file:')) mkdirSync(dirname(path), { recursive: true })
   const db = new Database(path)
-  db.pragma('journal_mode = WAL')
-  db.pragma(`synchronous = ${durability === 'full' ? 'FULL' : 'NORMAL'}`)
-  db.pragma('foreign_keys = ON')
-  db.pragma('busy_timeout = 5000')
-  db.pragma('temp_store = MEMORY')
-  db.pragma('cache_size = -65536') // 64 MiB: keeps the claim and list indexes of a million tasks in memory
+  retained.push(db)
+  db.exec('PRAGMA journal_mode = WAL')
+  db.exec(`PRAGMA synchronous = ${durability === 'full' ? 'FULL' : 'NORMAL'}`)
+  db.exec('PRAGMA foreign_keys = ON')
+  db.exec('PRAGMA busy_timeout = 5000')
+  db.exec('PRAGMA temp_store = MEMORY')
+  db.exec('PRAGMA cache_size = -65536') // 64 MiB: keeps the claim and list indexes of a million tasks in memory
   // Fewer, larger checkpoints: a checkpoint inside a request is the main source of claim p99.
-  db.pragma('wal_autocheckpoint = 10000')
+  db.exec('PRAGMA wal_autocheckpoint = 10000')
   migrate(db)
   return db
 }
 
 export function migrate(db: Db, migrations = loadMigrations()): void {
-  const current = db.pragma('user_version', { simple: true }) as number
+  const current = db.prepare('PRAGMA user_version').pluck().get() as number
   const latest = migrations.length
   if (current > latest) throw new Error(`database schema version ${current} is newer than this Docket (${latest})`)
   for (const m of migrations.slice(current)) {
     db.transaction(() => {
       db.exec(m.sql)
-      db.pragma(`user_version = ${m.version}`)
+      db.exec(`PRAGMA user_version = ${m.version}`)
     }).immediate()
   }
 }
 
 export function closeDb(db: Db): void {
   if (!db.open) return
-  db.pragma('wal_checkpoint(TRUNCATE)')
+  db.exec('PRAGMA wal_checkpoint(TRUNCATE)')
   db.close()
 }
