@@ -41,3 +41,53 @@ export function exporterFor(url: string, protocol: Protocol, compression: 'gzip'
 export function exportSpans(exporter: ReturnType<typeof exporterFor>, spans: ReadableSpan[]): Promise<{ code: number; error?: Error }> {
   return new Promise((resolve) => exporter.export(spans, resolve))
 }
+
+export type SpanFields = {
+  traceId?: string
+  spanId?: string
+  parentSpanId?: string
+  name?: string
+  kind?: SpanKind
+  attributes?: Attributes
+  resource?: Attributes
+  startTime?: [number, number]
+  scope?: { name: string; version?: string }
+}
+
+let nextSpan = 1
+
+/** A ReadableSpan built field by field, for payloads the SDK would never produce (edge cases). */
+export function readableSpan(f: SpanFields = {}): ReadableSpan {
+  const n = nextSpan++
+  const traceId = f.traceId ?? n.toString(16).padStart(28, '0') + 'abcd'
+  const spanId = f.spanId ?? n.toString(16).padStart(16, '0')
+  const startTime = f.startTime ?? [1_700_000_000, 123]
+  return {
+    name: f.name ?? `span-${n}`,
+    kind: f.kind ?? SpanKind.INTERNAL,
+    spanContext: () => ({ traceId, spanId, traceFlags: 1 }),
+    parentSpanContext: f.parentSpanId === undefined ? undefined : { traceId, spanId: f.parentSpanId, traceFlags: 1 },
+    startTime,
+    endTime: [startTime[0] + 1, startTime[1]],
+    status: { code: SpanStatusCode.UNSET },
+    attributes: f.attributes ?? {},
+    links: [],
+    events: [],
+    duration: [1, 0],
+    ended: true,
+    resource: resourceFor(f.resource ?? { 'service.name': 'edge' }),
+    instrumentationScope: f.scope ?? { name: 'edge-cases' },
+    droppedAttributesCount: 0,
+    droppedEventsCount: 0,
+    droppedLinksCount: 0,
+  } as ReadableSpan
+}
+
+// One Resource object per attribute set: the serializers group spans by Resource identity.
+const resources = new Map<string, ReturnType<typeof resourceFromAttributes>>()
+function resourceFor(attrs: Attributes) {
+  const key = JSON.stringify(attrs)
+  let r = resources.get(key)
+  if (r === undefined) resources.set(key, (r = resourceFromAttributes(attrs)))
+  return r
+}
