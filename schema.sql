@@ -168,6 +168,12 @@ CREATE TABLE otlp_batches (
   payload_blob   BLOB
 ) STRICT;
 
+-- Resource attributes (often most of a span's bytes: host, process, SDK) are stored once per distinct set.
+CREATE TABLE otlp_resources (
+  id              INTEGER PRIMARY KEY,
+  attributes_json TEXT NOT NULL UNIQUE
+) STRICT;
+
 -- Ids are raw bytes (16 / 8), read back as lowercase hex. run_id and task_id are not foreign keys: spans may
 -- arrive before their run, or name one this database never had. Times are nanoseconds (fixed64 ≤ 2^63-1).
 CREATE TABLE spans (
@@ -185,7 +191,7 @@ CREATE TABLE spans (
   status_message           TEXT,
   flags                    INTEGER,
   attributes_json          TEXT NOT NULL,
-  resource_attributes_json TEXT NOT NULL,
+  resource_id              INTEGER NOT NULL REFERENCES otlp_resources (id),
   scope_name               TEXT,
   scope_version            TEXT,
   events_json              TEXT,

@@ -4,12 +4,13 @@
 // and @opentelemetry/otlp-transformer only writes requests (its reader is internal and decodes responses only);
 // a decoder for these few messages reads spans without building an intermediate message tree.
 import {
-  addAttribute, linkedId, MAX_INT64, MAX_VALUE_DEPTH, newAttributes, REJECT_IDS, REJECT_TIME, Rejections,
-  SPAN_ID_BYTES, TRACE_ID_BYTES, type Attributes, type DecodedSpans, type Span, type Value,
+  AttributeWriter, doubleJson, jsonString, linkedIds, MAX_INT64, MAX_VALUE_DEPTH, REJECT_IDS, REJECT_TIME, Rejections,
+  SPAN_ID_BYTES, TRACE_ID_BYTES, type DecodedSpans, type Span,
 } from './span.ts'
 import { Reader, ProtobufError, VARINT, FIXED64, BYTES, FIXED32 } from './wire.ts'
 
 type Scope = { name: string | null; version: string | null }
+type Resource = { attributes: AttributeWriter; json: string }
 
 /** Throws ProtobufError when the body is not a well-formed request (the route then keeps it as a blob). */
 export function decodeProtobuf(body: Buffer): DecodedSpans {
@@ -30,26 +31,33 @@ export function decodeProtobuf(body: Buffer): DecodedSpans {
 /** Two passes over the message: the resource may follow its spans on the wire. */
 function resourceSpans(r: Reader, spans: Span[], rejections: Rejections): void {
   const start = r.pos
-  let resource = newAttributes()
+  const attributes = new AttributeWriter()
   while (r.more()) {
     const tag = r.tag()
-    if (tag === (1 << 3 | BYTES)) resource = messageAttributes(r, 1)
-    else r.skip(tag)
+    if (tag === (1 << 3 | BYTES)) {
+      const end = r.enter()
+      while (r.more()) {
+        const t = r.tag()
+        if (t === (1 << 3 | BYTES)) keyValue(r, attributes, 0)
+        else r.skip(t)
+      }
+      r.leave(end)
+    } else r.skip(tag)
   }
-  const resourceJson = JSON.stringify(resource)
+  const resource: Resource = { attributes, json: attributes.json() }
   r.pos = start
   while (r.more()) {
     const tag = r.tag()
     // 1000: the deprecated instrumentation_library_spans, laid out like scope_spans.
     if (tag === (2 << 3 | BYTES) || tag === (1000 << 3 | BYTES)) {
       const end = r.enter()
-      scopeSpans(r, resource, resourceJson, spans, rejections)
+      scopeSpans(r, resource, spans, rejections)
       r.leave(end)
     } else r.skip(tag)
   }
 }
 
-function scopeSpans(r: Reader, resource: Attributes, resourceJson: string, spans: Span[], rejections: Rejections): void {
+function scopeSpans(r: Reader, resource: Resource, spans: Span[], rejections: Rejections): void {
   const start = r.pos
   let scope: Scope = { name: null, version: null }
   while (r.more()) {
@@ -62,7 +70,7 @@ function scopeSpans(r: Reader, resource: Attributes, resourceJson: string, spans
     const tag = r.tag()
     if (tag === (2 << 3 | BYTES)) {
       const end = r.enter()
-      const span = spanOf(r, scope, resource, resourceJson, rejections)
+      const span = spanOf(r, scope, resource, rejections)
       r.leave(end)
       if (span !== null) spans.push(span)
     } else r.skip(tag)
@@ -82,7 +90,7 @@ function scopeOf(r: Reader): Scope {
   return scope
 }
 
-function spanOf(r: Reader, scope: Scope, resource: Attributes, resourceJson: string, rejections: Rejections): Span | null {
+function spanOf(r: Reader, scope: Scope, resource: Resource, rejections: Rejections): Span | null {
   let traceId: Buffer | null = null
   let spanId: Buffer | null = null
   let parentSpanId: Buffer | null = null
@@ -94,9 +102,9 @@ function spanOf(r: Reader, scope: Scope, resource: Attributes, resourceJson: str
   let statusCode = 0
   let statusMessage: string | null = null
   let flags: number | null = null
-  const attributes = newAttributes()
-  let events: unknown[] | null = null
-  let links: unknown[] | null = null
+  const attributes = new AttributeWriter()
+  let events: string[] | null = null
+  let links: string[] | null = null
   while (r.more()) {
     const tag = r.tag()
     switch (tag) {
@@ -109,8 +117,8 @@ function spanOf(r: Reader, scope: Scope, resource: Attributes, resourceJson: str
       case 7 << 3 | FIXED64: start = r.fixed64(); break
       case 8 << 3 | FIXED64: end = r.fixed64(); break
       case 9 << 3 | BYTES: keyValue(r, attributes, 0); break
-      case 11 << 3 | BYTES: (events ??= []).push(eventOf(r)); break
-      case 13 << 3 | BYTES: (links ??= []).push(linkOf(r)); break
+      case 11 << 3 | BYTES: (events ??= []).push(eventJson(r)); break
+      case 13 << 3 | BYTES: (links ??= []).push(linkJson(r)); break
       case 15 << 3 | BYTES: {
         const stop = r.enter()
         while (r.more()) {
@@ -135,22 +143,23 @@ function spanOf(r: Reader, scope: Scope, resource: Attributes, resourceJson: str
     rejections.add(REJECT_TIME)
     return null
   }
+  const { runId, taskId } = linkedIds(attributes, resource.attributes)
   return {
     traceId, spanId, parentSpanId: parentSpanId?.length ? parentSpanId : null, traceState: traceState || null,
     name, kind, startTimeUnixNano: start, endTimeUnixNano: end, statusCode, statusMessage: statusMessage || null, flags,
-    attributesJson: JSON.stringify(attributes), resourceAttributesJson: resourceJson,
+    attributesJson: attributes.json(), resourceAttributesJson: resource.json,
     scopeName: scope.name, scopeVersion: scope.version,
-    eventsJson: events === null ? null : JSON.stringify(events),
-    linksJson: links === null ? null : JSON.stringify(links),
-    runId: linkedId(attributes, resource, 'run_id'), taskId: linkedId(attributes, resource, 'task_id'),
+    eventsJson: events === null ? null : `[${events.join(',')}]`,
+    linksJson: links === null ? null : `[${links.join(',')}]`,
+    runId, taskId,
   }
 }
 
-function eventOf(r: Reader): unknown {
+function eventJson(r: Reader): string {
   const stop = r.enter()
   let time = 0n
   let name = ''
-  const attributes = newAttributes()
+  const attributes = new AttributeWriter()
   while (r.more()) {
     const tag = r.tag()
     if (tag === (1 << 3 | FIXED64)) time = r.fixed64()
@@ -159,15 +168,15 @@ function eventOf(r: Reader): unknown {
     else r.skip(tag)
   }
   r.leave(stop)
-  return { time_unix_nano: String(time), name, attributes }
+  return `{"time_unix_nano":"${time}","name":${jsonString(name)},"attributes":${attributes.json()}}`
 }
 
-function linkOf(r: Reader): unknown {
+function linkJson(r: Reader): string {
   const stop = r.enter()
   let traceId = ''
   let spanId = ''
   let traceState: string | null = null
-  const attributes = newAttributes()
+  const attributes = new AttributeWriter()
   while (r.more()) {
     const tag = r.tag()
     if (tag === (1 << 3 | BYTES)) traceId = r.bytes().toString('hex')
@@ -177,80 +186,68 @@ function linkOf(r: Reader): unknown {
     else r.skip(tag)
   }
   r.leave(stop)
-  return { trace_id: traceId, span_id: spanId, trace_state: traceState, attributes }
+  return `{"trace_id":"${traceId}","span_id":"${spanId}","trace_state":${traceState === null ? 'null' : jsonString(traceState)},` +
+    `"attributes":${attributes.json()}}`
 }
 
-/** The repeated KeyValue field `field` of an embedded message (Resource.attributes is field 1). */
-function messageAttributes(r: Reader, field: number): Attributes {
-  const stop = r.enter()
-  const attributes = newAttributes()
-  while (r.more()) {
-    const tag = r.tag()
-    if (tag === (field << 3 | BYTES)) keyValue(r, attributes, 0)
-    else r.skip(tag)
-  }
-  r.leave(stop)
-  return attributes
-}
-
-function keyValue(r: Reader, into: Attributes, depth: number): void {
+function keyValue(r: Reader, into: AttributeWriter, depth: number): void {
   const stop = r.enter()
   let key = ''
-  let value: Value = null
+  let json = 'null'
   while (r.more()) {
     const tag = r.tag()
     if (tag === (1 << 3 | BYTES)) key = r.string()
-    else if (tag === (2 << 3 | BYTES)) value = anyValue(r, depth + 1)
+    else if (tag === (2 << 3 | BYTES)) json = anyValue(r, depth + 1)
     else r.skip(tag)
   }
   r.leave(stop)
-  addAttribute(into, key, value)
+  into.add(key, json)
 }
 
-function anyValue(r: Reader, depth: number): Value {
+/** An AnyValue as JSON text, unwrapped (the oneof's last field wins, as in any protobuf parser). */
+function anyValue(r: Reader, depth: number): string {
   if (depth > MAX_VALUE_DEPTH) throw new ProtobufError('AnyValue nested too deeply')
   const stop = r.enter()
-  let value: Value = null
+  let json = 'null'
   while (r.more()) {
     const tag = r.tag()
     switch (tag) {
-      case 1 << 3 | BYTES: value = r.string(); break
-      case 2 << 3 | VARINT: value = r.varint() !== 0; break
-      case 3 << 3 | VARINT: value = r.int64(); break
-      case 4 << 3 | FIXED64: value = finite(r.double()); break
+      case 1 << 3 | BYTES: json = jsonString(r.string()); break
+      case 2 << 3 | VARINT: json = r.varint() !== 0 ? 'true' : 'false'; break
+      case 3 << 3 | VARINT: {
+        const n = r.int64()
+        json = typeof n === 'number' ? String(n) : `"${n}"`
+        break
+      }
+      case 4 << 3 | FIXED64: json = doubleJson(r.double()); break
       case 5 << 3 | BYTES: {
         const end = r.enter()
-        const items: Value[] = []
+        const items: string[] = []
         while (r.more()) {
           const t = r.tag()
           if (t === (1 << 3 | BYTES)) items.push(anyValue(r, depth + 1))
           else r.skip(t)
         }
         r.leave(end)
-        value = items
+        json = `[${items.join(',')}]`
         break
       }
       case 6 << 3 | BYTES: {
         const end = r.enter()
-        const entries = newAttributes()
+        const entries = new AttributeWriter()
         while (r.more()) {
           const t = r.tag()
           if (t === (1 << 3 | BYTES)) keyValue(r, entries, depth + 1)
           else r.skip(t)
         }
         r.leave(end)
-        value = entries
+        json = entries.json()
         break
       }
-      case 7 << 3 | BYTES: value = r.bytes().toString('base64'); break
+      case 7 << 3 | BYTES: json = `"${r.bytes().toString('base64')}"`; break
       default: r.skip(tag)
     }
   }
   r.leave(stop)
-  return value
-}
-
-/** JSON has no NaN or Infinity: they are kept as the strings proto3 JSON uses for them. */
-export function finite(n: number): number | string {
-  return Number.isFinite(n) ? n : String(n)
+  return json
 }

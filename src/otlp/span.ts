@@ -1,9 +1,5 @@
 // The decoded form of an OTLP span, shared by the JSON and protobuf decoders, ready for one INSERT.
 
-/** An attribute value with its OTLP AnyValue wrapper removed (int64 beyond 2^53 as a decimal string). */
-export type Value = string | number | boolean | null | Value[] | { [key: string]: Value }
-export type Attributes = { [key: string]: Value }
-
 export type Span = {
   traceId: Buffer
   spanId: Buffer
@@ -40,27 +36,71 @@ export const MAX_VALUE_DEPTH = 32
 export const REJECT_IDS = 'trace_id must be 16 bytes and span_id 8 bytes (parent_span_id empty or 8 bytes)'
 export const REJECT_TIME = 'timestamps must fit a signed 64-bit integer'
 
-/** An object for attributes: no prototype, so a key like "__proto__" is an ordinary key. */
-export function newAttributes(): Attributes {
-  return Object.create(null) as Attributes
+const LINK_KEYS = ['docket.run_id', 'nulltickets.run_id', 'docket.task_id', 'nulltickets.task_id']
+
+/**
+ * Attributes written straight to JSON text (`{"key":value,…}`, AnyValues unwrapped, in wire order), while the
+ * linking attributes are picked up on the way: no object is built and nothing is stringified twice.
+ * Of duplicate keys (which OTLP forbids) the first wins.
+ */
+export class AttributeWriter {
+  private text = ''
+  private keys: string[] = []
+  private keySet: Set<string> | null = null
+  /** Linking values by LINK_KEYS position, first occurrence each. */
+  readonly links: Array<string | null> = [null, null, null, null]
+
+  /** `json` is the value's JSON text. */
+  add(key: string, json: string): void {
+    if (this.isDuplicate(key)) return
+    this.text += `${this.text === '' ? '' : ','}${jsonString(key)}:${json}`
+    const at = LINK_KEYS.indexOf(key)
+    if (at >= 0) this.links[at] = linkText(json)
+  }
+
+  json(): string {
+    return `{${this.text}}`
+  }
+
+  private isDuplicate(key: string): boolean {
+    // A linear scan beats a Set for the handful of attributes a span usually has.
+    if (this.keySet === null) {
+      if (this.keys.includes(key)) return true
+      this.keys.push(key)
+      if (this.keys.length > 32) this.keySet = new Set(this.keys)
+      return false
+    }
+    if (this.keySet.has(key)) return true
+    this.keySet.add(key)
+    return false
+  }
 }
 
-/** Adds a key unless already present: the first of duplicate keys wins, as for nullTickets' run_id lookup. */
-export function addAttribute(attrs: Attributes, key: string, value: Value): void {
-  if (!(key in attrs)) attrs[key] = value
-}
-
-/** A link attribute as an id: strings as they are, numbers and booleans as text, anything else ignored. */
-function idOf(value: Value | undefined): string | null {
-  if (typeof value === 'string') return value
-  if (typeof value === 'number' || typeof value === 'boolean') return String(value)
-  return null
+/** A linking value as text: strings as they are, numbers and booleans as written, anything else ignored. */
+function linkText(json: string): string | null {
+  const c = json.charCodeAt(0)
+  if (c === 0x22) return JSON.parse(json) as string // '"'
+  return c === 0x5b || c === 0x7b || json === 'null' ? null : json // '[', '{'
 }
 
 /** docket.* before nulltickets.*, the span's own attribute before its resource's. */
-export function linkedId(span: Attributes, resource: Attributes, name: 'run_id' | 'task_id'): string | null {
-  return idOf(span[`docket.${name}`]) ?? idOf(span[`nulltickets.${name}`]) ??
-    idOf(resource[`docket.${name}`]) ?? idOf(resource[`nulltickets.${name}`])
+export function linkedIds(span: AttributeWriter, resource: AttributeWriter): { runId: string | null; taskId: string | null } {
+  const s = span.links
+  const r = resource.links
+  return { runId: s[0] ?? s[1] ?? r[0] ?? r[1], taskId: s[2] ?? s[3] ?? r[2] ?? r[3] }
+}
+
+/** JSON text of a string (JSON.stringify escapes what must be escaped). */
+export const jsonString = JSON.stringify as (s: string) => string
+
+/** JSON has no NaN or Infinity: they are kept as the strings proto3 JSON uses for them. */
+export function doubleJson(n: number): string {
+  return Number.isFinite(n) ? String(n) : `"${n}"`
+}
+
+/** An int64: exact within 2^53 as a number, beyond as a decimal string (JSON readers would round it). */
+export function int64Json(n: bigint): string {
+  return n >= -0x1f_ffff_ffff_ffffn && n <= 0x1f_ffff_ffff_ffffn ? String(n) : `"${n}"`
 }
 
 /** Tallies rejected spans; the first reason is the one reported in partial_success. */

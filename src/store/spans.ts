@@ -29,21 +29,25 @@ export type SpanFilter = { runId?: string; taskId?: string; traceId?: Buffer; af
 
 export type SpanStore = ReturnType<typeof createSpanStore>
 
-const COLUMNS = `id, trace_id, span_id, parent_span_id, trace_state, name, kind,
+const COLUMNS = `s.id, trace_id, span_id, parent_span_id, trace_state, name, kind,
   CAST(start_time_unix_nano AS TEXT) AS start_time_unix_nano, CAST(end_time_unix_nano AS TEXT) AS end_time_unix_nano,
-  status_code, status_message, flags, attributes_json, resource_attributes_json, scope_name, scope_version,
-  events_json, links_json, run_id, task_id`
+  status_code, status_message, flags, s.attributes_json, r.attributes_json AS resource_attributes_json, scope_name,
+  scope_version, events_json, links_json, run_id, task_id`
 
 export function createSpanStore(db: Db) {
   const insertBatch = db.prepare(`
     INSERT INTO otlp_batches (received_at_ms, content_type, stored, accepted_spans, rejected_spans, payload_blob)
     VALUES (?, ?, ?, ?, ?, ?)`)
-  // Positional parameters: binding 21 values per span by name would cost more than the insert itself.
+  const resourceIdOf = db.prepare<[string], number>('SELECT id FROM otlp_resources WHERE attributes_json = ?').pluck()
+  const insertResource = db.prepare('INSERT INTO otlp_resources (attributes_json) VALUES (?)')
+  // Positional parameters: binding 20 values per span by name costs more than the insert itself.
   const insertSpan = db.prepare(`
     INSERT INTO spans (batch_id, trace_id, span_id, parent_span_id, trace_state, name, kind, start_time_unix_nano,
-      end_time_unix_nano, status_code, status_message, flags, attributes_json, resource_attributes_json, scope_name,
+      end_time_unix_nano, status_code, status_message, flags, attributes_json, resource_id, scope_name,
       scope_version, events_json, links_json, run_id, task_id)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+
+  const resourceId = (json: string) => resourceIdOf.get(json) ?? Number(insertResource.run(json).lastInsertRowid)
   const countOfRun = db.prepare<[string], number>('SELECT count(*) FROM spans WHERE run_id = ?').pluck()
 
   // One statement per filter combination, prepared on first use.
@@ -52,11 +56,12 @@ export function createSpanStore(db: Db) {
     const key = `${f.runId !== undefined}${f.taskId !== undefined}${f.traceId !== undefined}`
     let stmt = listStmts.get(key)
     if (stmt === undefined) {
-      const conds = ['id > @after_id']
+      const conds = ['s.id > @after_id']
       if (f.runId !== undefined) conds.push('run_id = @run_id')
       if (f.taskId !== undefined) conds.push('task_id = @task_id')
       if (f.traceId !== undefined) conds.push('trace_id = @trace_id')
-      stmt = db.prepare(`SELECT ${COLUMNS} FROM spans WHERE ${conds.join(' AND ')} ORDER BY id LIMIT @limit`)
+      stmt = db.prepare(`SELECT ${COLUMNS} FROM spans s JOIN otlp_resources r ON r.id = s.resource_id
+        WHERE ${conds.join(' AND ')} ORDER BY s.id LIMIT @limit`)
       listStmts.set(key, stmt)
     }
     return stmt
@@ -66,9 +71,16 @@ export function createSpanStore(db: Db) {
     /** Stores a decoded request: its batch row and every accepted span. The caller's transaction holds them. */
     ingest(stored: 'json' | 'protobuf', contentType: string, decoded: DecodedSpans, nowMs: number): number {
       const batchId = Number(insertBatch.run(nowMs, contentType, stored, decoded.spans.length, decoded.rejected, null).lastInsertRowid)
+      // Spans of one resource share one string, so this looks each resource up once per request.
+      let lastJson = ''
+      let lastId = 0
       for (const s of decoded.spans) {
+        if (s.resourceAttributesJson !== lastJson) {
+          lastJson = s.resourceAttributesJson
+          lastId = resourceId(lastJson)
+        }
         insertSpan.run(batchId, s.traceId, s.spanId, s.parentSpanId, s.traceState, s.name, s.kind, s.startTimeUnixNano,
-          s.endTimeUnixNano, s.statusCode, s.statusMessage, s.flags, s.attributesJson, s.resourceAttributesJson,
+          s.endTimeUnixNano, s.statusCode, s.statusMessage, s.flags, s.attributesJson, lastId,
           s.scopeName, s.scopeVersion, s.eventsJson, s.linksJson, s.runId, s.taskId)
       }
       return batchId

@@ -55,6 +55,8 @@ export type SpanFields = {
 }
 
 let nextSpan = 1
+// One object: the protobuf serializer groups spans by scope identity.
+const DEFAULT_SCOPE = { name: 'edge-cases' }
 
 /** A ReadableSpan built field by field, for payloads the SDK would never produce (edge cases). */
 export function readableSpan(f: SpanFields = {}): ReadableSpan {
@@ -76,7 +78,7 @@ export function readableSpan(f: SpanFields = {}): ReadableSpan {
     duration: [1, 0],
     ended: true,
     resource: resourceFor(f.resource ?? { 'service.name': 'edge' }),
-    instrumentationScope: f.scope ?? { name: 'edge-cases' },
+    instrumentationScope: f.scope ?? DEFAULT_SCOPE,
     droppedAttributesCount: 0,
     droppedEventsCount: 0,
     droppedLinksCount: 0,
