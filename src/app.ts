@@ -18,6 +18,7 @@ import { opsRoutes } from './http/routes/ops.ts'
 import { controlRoutes } from './http/routes/control.ts'
 import { createReaper } from './reaper.ts'
 import { createWaiters, type Waiters } from './http/waiters.ts'
+import { otlpRoutes } from './http/routes/otlp.ts'
 import { VERSION } from './version.ts'
 
 export type AppConfig = { token: string | null; maxBodyBytes: number; version: string }
@@ -29,7 +30,7 @@ export type App = { store: Store; clock: Clock; config: AppConfig; commit: Commi
 
 export const ROUTES: Route[] = [
   ...metaRoutes, ...pipelineRoutes, ...taskRoutes, ...linkRoutes, ...controlRoutes,
-  ...leaseRoutes, ...runRoutes, ...artifactRoutes, ...opsRoutes,
+  ...leaseRoutes, ...runRoutes, ...artifactRoutes, ...opsRoutes, ...otlpRoutes,
 ]
 
 const IDEMPOTENCY_SWEEP_MS = 60 * 60 * 1000

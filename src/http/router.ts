@@ -7,7 +7,7 @@ import { errorJson } from '../domain/errors.ts'
 import { secretsEqual } from '../domain/token.ts'
 import { readBody } from './body.ts'
 import { decodeComponent, parseQuery } from './validate.ts'
-import type { Reply } from './reply.ts'
+import type { BinaryReply, Reply } from './reply.ts'
 
 export type ServerContext = { req?: IncomingMessage }
 type Matched = { route: Route; params: Record<string, string> }
@@ -53,7 +53,7 @@ export function createRouter(routes: Route[], app: App) {
 
   async function handle(request: Request, ctx: ServerContext): Promise<Response> {
     const isHead = request.method === 'HEAD'
-    let reply: Reply
+    let reply: Reply | BinaryReply
     try {
       reply = await dispatch(request, ctx, isHead ? 'GET' : request.method)
     } catch (err) {
@@ -62,7 +62,7 @@ export function createRouter(routes: Route[], app: App) {
     return toResponse(reply, isHead)
   }
 
-  async function dispatch(request: Request, ctx: ServerContext, method: string): Promise<Reply> {
+  async function dispatch(request: Request, ctx: ServerContext, method: string): Promise<Reply | BinaryReply> {
     const target = ctx.req?.url ?? request.url.slice(request.url.indexOf('/', 8))
     const q = target.indexOf('?')
     const rawPath = q < 0 ? target : target.slice(0, q)
@@ -123,7 +123,7 @@ function errorReply(err: unknown, app: App): Reply {
   return { status: 500, body: errorJson('internal_error', 'Internal server error') }
 }
 
-function toResponse(reply: Reply, isHead: boolean): Response {
+function toResponse(reply: Reply | BinaryReply, isHead: boolean): Response {
   // A fresh headers object per response: the adapter writes content-length into it.
   const headers: Record<string, string> = reply.body === null ? {} : { 'content-type': JSON_TYPE }
   if (reply.headers) Object.assign(headers, reply.headers)

@@ -198,7 +198,8 @@ const OPTIONAL_BODY = new Set([
 ])
 
 test('every write route answers malformed and non-object bodies with 400 invalid_json', async ({ s, taskId, pipelineId }) => {
-  for (const route of ROUTES.filter((r) => r.method === 'POST' || r.method === 'PUT')) {
+  // OTLP ingest takes any bytes: what is not JSON by its content type is kept as a blob (R§22.1).
+  for (const route of ROUTES.filter((r) => (r.method === 'POST' || r.method === 'PUT') && !r.path.endsWith('/v1/traces'))) {
     const path = fill(route.path, route.path.startsWith('/pipelines') ? pipelineId : taskId)
     // Some bodies may be left out (cancel, requeue, pause, resume, heartbeat): for them only '' is fine.
     const bodies = OPTIONAL_BODY.has(`${route.method} ${route.path}`) ? ['{', '[1]', '"x"', '42', 'null'] : ['{', '[1]', '"x"', '42', 'null', '']

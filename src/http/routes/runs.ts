@@ -44,7 +44,7 @@ export const runRoutes: Route[] = [
     requireApiOrLease(input, app, input.params.id)
     const run = app.store.runs.get(input.params.id)
     if (run === undefined) throw new AppError('not_found', 404, 'Run not found')
-    return rawJson(200, runDetailJson(run))
+    return rawJson(200, runDetailJson(run, app.store.spans.spanCountOfRun(run.id)))
   }), 'api_or_lease'),
 
   withAccess(get('/runs/:id/events', (input, app) => {
