@@ -26,7 +26,16 @@ export type AppConfig = { token: string | null; maxBodyBytes: number; version: s
 export const DEFAULT_CONFIG: AppConfig = { token: null, maxBodyBytes: 1024 * 1024, version: VERSION }
 
 /** What every handler gets: the stores, the clock, the configuration and the one way to commit a change. */
-export type App = { store: Store; clock: Clock; config: AppConfig; commit: Commit; waiters: Waiters; log: Log }
+export type App = {
+  store: Store
+  clock: Clock
+  config: AppConfig
+  commit: Commit
+  /** Resolves when no write is waiting for its commit (reads answer only with committed data). */
+  settled(): Promise<void>
+  waiters: Waiters
+  log: Log
+}
 
 export const ROUTES: Route[] = [
   ...metaRoutes, ...pipelineRoutes, ...taskRoutes, ...linkRoutes, ...controlRoutes,
@@ -39,10 +48,10 @@ export function createApp(options: { db: Db; clock: Clock; log: Log; config?: Pa
   const { db, clock, log } = options
   const config = { ...DEFAULT_CONFIG, ...options.config }
   const store = createStore(db)
-  const writer = createWriter(db)
+  const writer = createWriter(db, () => store.pipelines.forgetCompiled())
   const waiters = createWaiters(clock)
   const commit = createCommit(writer, store.idempotency, clock, waiters.poke)
-  const app: App = { store, clock, config, log, commit, waiters }
+  const app: App = { store, clock, config, log, commit, waiters, settled: writer.settled }
   const router = createRouter(ROUTES, app)
   const adapter = createServerAdapter<ServerContext>(router.handle)
 

@@ -94,7 +94,10 @@ export function createRouter(routes: Route[], app: App) {
       idempotencyKey: method === 'GET' ? null : request.headers.get('idempotency-key'),
       signal: request.signal,
     }
-    return route.handle(input, app)
+    const reply = await route.handle(input, app)
+    // A read may have seen writes of a batch that is not committed yet: answer after that commit.
+    if (method === 'GET') await app.settled()
+    return reply
   }
 
   return { handle, routes }

@@ -52,6 +52,11 @@ export function createPipelineStore(db: Db) {
       return p
     },
 
+    /** After a rolled-back batch: a definition read inside it may belong to a pipeline that was never kept. */
+    forgetCompiled(): void {
+      compiled.clear()
+    },
+
     setPaused(id: string, paused: boolean): PipelineRow {
       if (setPausedStmt.run(paused ? 1 : 0, id).changes === 0) throw new AppError('not_found', 404, 'Pipeline not found')
       return byId.get(id)!
