@@ -24,9 +24,6 @@ export function createOutcomeStore(db: Db, tasks: TaskStore, events: EventStore)
     UPDATE runs SET status = @status, ended_at_ms = @now, usage_json = coalesce(@usage, usage_json),
       error_text = coalesce(@error, error_text), lease_expires_at_ms = NULL
     WHERE id = @id`)
-  const advance = db.prepare(`
-    UPDATE tasks SET dead_letter_reason = NULL, next_eligible_at_ms = 0, active_run_id = NULL, updated_at_ms = @now
-    WHERE id = @id`)
   const releaseFailed = db.prepare(`
     UPDATE tasks SET active_run_id = NULL, failed_attempts = failed_attempts + 1, updated_at_ms = @now
     WHERE id = @id RETURNING failed_attempts`).pluck()
@@ -83,8 +80,7 @@ export function createOutcomeStore(db: Db, tasks: TaskStore, events: EventStore)
       const t = findTransition(tasks.pipelineOf(task), task.stage, req.trigger)
       if (t === undefined) throw new AppError('invalid_transition', 400, 'No valid transition for this trigger from current stage')
       end(run, 'completed', nowMs, req.usage)
-      advance.run({ id: task.id, now: nowMs })
-      tasks.moveStage(task, t.to, true, nowMs)
+      tasks.advance(task, t.to, nowMs)
       events.append(run.id, 'transition', {
         trigger: t.trigger, from: task.stage, to: t.to, instructions: req.instructions ?? t.instructions ?? '',
       }, nowMs)

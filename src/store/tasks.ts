@@ -55,6 +55,22 @@ export function createTaskStore(db: Db, pipelines: PipelineStore) {
   const moveStmt = db.prepare(`
     UPDATE tasks SET stage = @stage, task_version = task_version + @bump, updated_at_ms = @now WHERE id = @id`)
 
+  const advanceStmt = db.prepare(`
+    UPDATE tasks SET stage = @stage, task_version = task_version + 1, dead_letter_reason = NULL,
+      next_eligible_at_ms = 0, active_run_id = NULL, updated_at_ms = @now
+    WHERE id = @id`)
+
+  /**
+   * When a move flips whether the task's stage is terminal, every task depending on it gains or loses one
+   * open dependency, which is what the claim index filters on.
+   */
+  function resolveDependents(task: TaskRow, to: string): void {
+    const pipeline = store.pipelineOf(task)
+    const wasTerminal = isTerminalStage(pipeline, task.stage)
+    const isTerminal = isTerminalStage(pipeline, to)
+    if (wasTerminal !== isTerminal) shiftDependents.run({ id: task.id, delta: isTerminal ? -1 : 1 })
+  }
+
   const where = (f: TaskFilter) =>
     [f.stage !== undefined ? 'stage = @stage' : '', f.pipelineId !== undefined ? 'pipeline_id = @pipeline_id' : '']
       .filter(Boolean)
@@ -128,16 +144,16 @@ export function createTaskStore(db: Db, pipelines: PipelineStore) {
       return listStmt(f).all(params)
     },
 
-    /**
-     * Moves a task to another stage of its pipeline. When that flips whether the stage is terminal, every
-     * task depending on it gains or loses one open dependency, which is what the claim index filters on.
-     */
+    /** Moves a task to another stage of its pipeline (dead letter, requeue). */
     moveStage(task: TaskRow, to: string, bumpVersion: boolean, nowMs: number): void {
       moveStmt.run({ id: task.id, stage: to, bump: bumpVersion ? 1 : 0, now: nowMs })
-      const pipeline = store.pipelineOf(task)
-      const wasTerminal = isTerminalStage(pipeline, task.stage)
-      const isTerminal = isTerminalStage(pipeline, to)
-      if (wasTerminal !== isTerminal) shiftDependents.run({ id: task.id, delta: isTerminal ? -1 : 1 })
+      resolveDependents(task, to)
+    },
+
+    /** A completed run's transition: next stage, next version, eligible now, no lease, no dead letter. */
+    advance(task: TaskRow, to: string, nowMs: number): void {
+      advanceStmt.run({ id: task.id, stage: to, now: nowMs })
+      resolveDependents(task, to)
     },
   }
   return store
