@@ -1,7 +1,7 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { startServer, type TestServer } from '../helpers/server.ts'
-import { expectError, expectStatus, linearDefinition, unique } from '../helpers/fixtures.ts'
+import { claim, expectError, expectStatus, linearDefinition, unique } from '../helpers/fixtures.ts'
 import { ROUTES } from '../../src/app.ts'
 
 const TOKEN = 'secret-token-0123'
@@ -60,6 +60,27 @@ test('a wrong method on a public path is 405 without a token', async ({ s }) => 
     const res = expectError(await s.request('POST', path, '{}'), 405, 'method_not_allowed')
     assert.is(res.headers.get('allow'), 'GET, HEAD')
   }
+})
+
+test('with an API token, lease routes take only the lease token; run reads take either token', async ({ s }) => {
+  const api = bearer(TOKEN)
+  const work = unique('w')
+  const pipelineId = expectStatus(await s.request('POST', '/pipelines', { name: unique('p'), definition: linearDefinition({ work, review: unique('r') }) }, api), 201).body.id
+  for (let i = 0; i < 2; i++) expectStatus(await s.request('POST', '/tasks', { pipeline_id: pipelineId, title: 't', description: 'd' }, api), 201)
+  const mine = (await claim(s, work, {}, api))!
+  const theirs = (await claim(s, work, {}, api))!
+  for (const path of [`/runs/${mine.run.id}`, `/runs/${mine.run.id}/events`]) {
+    expectStatus(await s.request('GET', path, undefined, api), 200)
+    expectStatus(await s.request('GET', path, undefined, bearer(mine.lease_token)), 200)
+    expectError(await s.request('GET', path, undefined, bearer(theirs.lease_token)), 401, 'unauthorized')
+    expectError(await s.request('GET', path), 401, 'unauthorized')
+  }
+  const heartbeat = `/leases/${mine.lease_id}/heartbeat`
+  expectStatus(await s.request('POST', heartbeat, undefined, bearer(mine.lease_token)), 200)
+  expectError(await s.request('POST', heartbeat, undefined, api), 401, 'unauthorized')
+  expectError(await s.request('POST', heartbeat), 401, 'unauthorized')
+  expectStatus(await s.request('POST', `/runs/${mine.run.id}/events`, { kind: 'step' }, bearer(mine.lease_token)), 201)
+  expectError(await s.request('POST', `/runs/${mine.run.id}/events`, { kind: 'step' }, api), 401, 'unauthorized')
 })
 
 test('a failed auth writes nothing', async ({ s }) => {

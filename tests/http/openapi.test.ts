@@ -1,10 +1,11 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { readFileSync } from 'node:fs'
-import { startServer, type TestServer } from '../helpers/server.ts'
-import { createPipeline, createTask, expectStatus } from '../helpers/fixtures.ts'
+import { startServer, type Res, type TestServer } from '../helpers/server.ts'
+import { bearer, createPipeline, createTask, expectStatus, singleStage, unique, type Lease } from '../helpers/fixtures.ts'
 import { resolveRef, schemaProblems } from '../helpers/schema.ts'
 import { ROUTES } from '../../src/app.ts'
+import type { Access } from '../../src/http/route.ts'
 
 const TEXT = readFileSync(new URL('../../openapi.json', import.meta.url), 'utf8')
 const doc = JSON.parse(TEXT)
@@ -75,16 +76,20 @@ test('write routes take an Idempotency-Key; GET routes do not', () => {
   }
 })
 
-test('bearer security applies everywhere except the public routes', () => {
+test('each route documents the security of its access level, and every non-public one a 401', () => {
   assert.equal(doc.components.securitySchemes.bearerAuth, { type: 'http', scheme: 'bearer' })
-  const isPublic = new Map(ROUTES.map((r) => [`${r.method} ${openapiPath(r.path)}`, r.access === 'public']))
+  assert.is(doc.components.securitySchemes.leaseToken.scheme, 'bearer')
+  const expected: Record<Access, string> = {
+    public: '[]',
+    api: '[{"bearerAuth":[]}]',
+    lease: '[{"leaseToken":[]}]',
+    api_or_lease: '[{"bearerAuth":[]},{"leaseToken":[]}]',
+  }
+  const access = new Map(ROUTES.map((r) => [`${r.method} ${openapiPath(r.path)}`, r.access]))
   for (const { method, path, op } of operations()) {
-    const security: unknown[] = op.security ?? doc.security ?? []
-    if (isPublic.get(`${method} ${path}`)) assert.equal(security, [], `${method} ${path}`)
-    else {
-      assert.ok(security.some((s) => JSON.stringify(s) === '{"bearerAuth":[]}'), `${method} ${path}: no bearer`)
-      assert.ok(op.responses['401'], `${method} ${path}: no 401`)
-    }
+    const level = access.get(`${method} ${path}`)!
+    assert.is(JSON.stringify(op.security ?? doc.security ?? []), expected[level], `${method} ${path}`)
+    if (level !== 'public') assert.ok(op.responses['401'], `${method} ${path}: no 401`)
   }
 })
 
@@ -95,13 +100,16 @@ test('both OpenAPI routes serve this document', async ({ s }) => {
 })
 
 /** The documented schema of one answer, checked against a real one. */
-async function expectDocumented(s: TestServer, method: string, routePath: string, url: string, body?: unknown): Promise<void> {
-  const res = await s.request(method, url, body)
+async function expectDocumented(s: TestServer, method: string, routePath: string, url: string, body?: unknown, headers?: Record<string, string>): Promise<Res> {
+  const res = await s.request(method, url, body, headers)
   const op = doc.paths[openapiPath(routePath)][method.toLowerCase()]
   const documented = op.responses[String(res.status)]
   assert.ok(documented, `${method} ${routePath} answered an undocumented ${res.status}: ${res.text}`)
   const response = deref(documented)
-  if (res.status === 204) return assert.is(response.content, undefined)
+  if (res.status === 204) {
+    assert.is(response.content, undefined)
+    return res
+  }
   const problems = schemaProblems(doc, response.content['application/json'].schema, res.body)
   assert.equal(problems, [], `${method} ${routePath} ${res.status}: ${res.text}`)
   if (res.status >= 400) {
@@ -109,6 +117,7 @@ async function expectDocumented(s: TestServer, method: string, routePath: string
     const documentedCodes = Object.values(codes).map((e) => deref(e).value.error.code)
     assert.ok(documentedCodes.includes(res.body.error.code), `${method} ${routePath} ${res.status} ${res.body.error.code} not among ${documentedCodes}`)
   }
+  return res
 }
 
 test('real answers match the documented schemas and error codes', async ({ s }) => {
@@ -141,6 +150,94 @@ test('real answers match the documented schemas and error codes', async ({ s }) 
   await expectDocumented(s, 'POST', '/tasks/:id/assignments', `/tasks/${id}/assignments`, { agent_id: 'b' })
   await expectDocumented(s, 'DELETE', '/tasks/:id/assignments/:agent_id', `/tasks/${id}/assignments/b`)
   await expectDocumented(s, 'DELETE', '/tasks/:id/assignments/:agent_id', `/tasks/${id}/assignments/b`)
+})
+
+test('real answers of the lease, run, artifact, ops and control routes match the documented schemas', async ({ s }) => {
+  const documented = async (status: number, method: string, routePath: string, url: string, body?: unknown, headers?: Record<string, string>) =>
+    expectStatus(await expectDocumented(s, method, routePath, url, body, headers), status)
+  const { pipelineId, role } = await singleStage(s)
+  const taskId = await createTask(s, pipelineId, { retry_policy: { max_attempts: 1 } })
+  s.clock.advance(1)
+  const other = await createTask(s, pipelineId)
+  await documented(204, 'POST', '/leases/claim', '/leases/claim', { agent_id: 'a', agent_role: unique('nobody') })
+  await documented(400, 'POST', '/leases/claim', '/leases/claim', { agent_id: 'a', agent_role: role, wait_ms: 60_001 })
+  await documented(400, 'POST', '/leases/claim', '/leases/claim', '[]')
+  const l: Lease = (await documented(200, 'POST', '/leases/claim', '/leases/claim', { agent_id: 'a', agent_role: role, lease_ttl_ms: 1_000, concurrency: { per_state: { work: 2 } } })).body
+  const auth = bearer(l.lease_token)
+  const runId = l.run.id
+  await documented(200, 'POST', '/leases/:id/heartbeat', `/leases/${l.lease_id}/heartbeat`, undefined, auth)
+  await documented(400, 'POST', '/leases/:id/heartbeat', `/leases/${l.lease_id}/heartbeat`, { lease_ttl_ms: 1 }, auth)
+  await documented(401, 'POST', '/leases/:id/heartbeat', `/leases/${l.lease_id}/heartbeat`)
+  await documented(401, 'POST', '/leases/:id/heartbeat', `/leases/${l.lease_id}/heartbeat`, undefined, bearer('abc'))
+  await documented(404, 'POST', '/leases/:id/heartbeat', '/leases/ghost/heartbeat', undefined, auth)
+  await documented(201, 'POST', '/runs/:id/events', `/runs/${runId}/events`, { kind: 'step', data: [1] }, auth)
+  await documented(400, 'POST', '/runs/:id/events', `/runs/${runId}/events`, { kind: 'transition' }, auth)
+  await documented(404, 'POST', '/runs/:id/events', '/runs/ghost/events', { kind: 'step' }, auth)
+  await documented(200, 'GET', '/runs/:id/events', `/runs/${runId}/events?limit=1`)
+  await documented(400, 'GET', '/runs/:id/events', `/runs/${runId}/events?cursor=x`)
+  await documented(404, 'GET', '/runs/:id/events', '/runs/ghost/events')
+  await documented(200, 'GET', '/runs/:id', `/runs/${runId}`)
+  await documented(404, 'GET', '/runs/:id', '/runs/ghost')
+  await documented(400, 'POST', '/runs/:id/transition', `/runs/${runId}/transition`, { trigger: 'nope' }, auth)
+  await documented(409, 'POST', '/runs/:id/transition', `/runs/${runId}/transition`, { trigger: 'complete', expected_stage: 'x' }, auth)
+  await documented(409, 'POST', '/runs/:id/transition', `/runs/${runId}/transition`, { trigger: 'complete', expected_task_version: 9 }, auth)
+  await documented(400, 'POST', '/runs/:id/fail', `/runs/${runId}/fail`, {}, auth)
+  s.clock.advance(1_000)
+  await documented(410, 'POST', '/runs/:id/fail', `/runs/${runId}/fail`, { error: 'late' }, auth)
+  await documented(410, 'POST', '/leases/:id/heartbeat', `/leases/${l.lease_id}/heartbeat`, undefined, auth)
+  const next: Lease = (await documented(200, 'POST', '/leases/claim', '/leases/claim', { agent_id: 'a', agent_role: role })).body
+  await documented(404, 'POST', '/runs/:id/fail', `/runs/${runId}/fail`, { error: 'reaped' }, auth)
+  await documented(200, 'POST', '/runs/:id/transition', `/runs/${next.run.id}/transition`, { trigger: 'complete', usage: { n: 1 } }, bearer(next.lease_token))
+  await documented(200, 'GET', '/runs/:id', `/runs/${next.run.id}`)
+  await documented(200, 'GET', '/runs/:id/events', `/runs/${runId}/events`)
+  // The first task is dead-lettered by its reaped lease, the other one is done.
+  await documented(204, 'POST', '/leases/claim', '/leases/claim', { agent_id: 'a', agent_role: role })
+  await documented(400, 'POST', '/tasks/:id/requeue', `/tasks/${taskId}/requeue`, { stage: 'nowhere' })
+  await documented(200, 'POST', '/tasks/:id/requeue', `/tasks/${taskId}/requeue`, { stage: 'work' })
+  const fourth: Lease = (await documented(200, 'POST', '/leases/claim', '/leases/claim', { agent_id: 'a', agent_role: role })).body
+  await documented(409, 'POST', '/tasks/:id/requeue', `/tasks/${taskId}/requeue`)
+  await documented(200, 'POST', '/tasks/:id/cancel', `/tasks/${taskId}/cancel`, { reason: 'enough' })
+  await documented(200, 'POST', '/tasks/:id/cancel', `/tasks/${taskId}/cancel`)
+  await documented(400, 'POST', '/tasks/:id/cancel', '/tasks/ghost/cancel', '{')
+  await documented(404, 'POST', '/tasks/:id/cancel', '/tasks/ghost/cancel')
+  await documented(409, 'POST', '/leases/:id/heartbeat', `/leases/${fourth.lease_id}/heartbeat`, undefined, bearer(fourth.lease_token))
+  await documented(409, 'POST', '/runs/:id/transition', `/runs/${fourth.run.id}/transition`, { trigger: 'complete' }, bearer(fourth.lease_token))
+  await documented(404, 'POST', '/tasks/:id/requeue', '/tasks/ghost/requeue')
+  await documented(201, 'POST', '/artifacts', '/artifacts', { task_id: other, run_id: next.run.id, kind: 'log', uri: 'file:///x', size_bytes: 3 })
+  await documented(400, 'POST', '/artifacts', '/artifacts', { task_id: taskId, run_id: next.run.id, kind: 'log', uri: 'u' })
+  await documented(404, 'POST', '/artifacts', '/artifacts', { task_id: 'ghost', kind: 'log', uri: 'u' })
+  await documented(404, 'POST', '/artifacts', '/artifacts', { run_id: 'ghost', kind: 'log', uri: 'u' })
+  await documented(200, 'GET', '/artifacts', `/artifacts?task_id=${other}&limit=1`)
+  await documented(400, 'GET', '/artifacts', '/artifacts?cursor=x')
+  await documented(200, 'GET', '/ops/queue', '/ops/queue')
+  await documented(400, 'GET', '/ops/queue', '/ops/queue?stuck_ms=-1')
+  await documented(200, 'POST', '/pipelines/:id/pause', `/pipelines/${pipelineId}/pause`)
+  await documented(400, 'POST', '/pipelines/:id/pause', `/pipelines/${pipelineId}/pause`, '5')
+  await documented(200, 'POST', '/pipelines/:id/resume', `/pipelines/${pipelineId}/resume`, {})
+  await documented(404, 'POST', '/pipelines/:id/resume', '/pipelines/ghost/resume')
+})
+
+test('claims, events, artifacts and queue statistics answer no undocumented field', async ({ s }) => {
+  const strict = (node: unknown): void => {
+    if (node === null || typeof node !== 'object') return
+    const o = node as Record<string, any>
+    if (o.type === 'object' && o.properties !== undefined && o.additionalProperties === undefined) o.additionalProperties = false
+    for (const child of Object.values(o)) strict(child)
+  }
+  const copy = JSON.parse(TEXT)
+  for (const name of ['Claim', 'EventPage', 'Event', 'ArtifactPage', 'Artifact', 'QueueStats', 'RoleQueueStats']) strict(copy.components.schemas[name])
+  const { pipelineId, role } = await singleStage(s)
+  const taskId = await createTask(s, pipelineId)
+  const l: Lease = (await s.request('POST', '/leases/claim', { agent_id: 'a', agent_role: role })).body
+  assert.equal(schemaProblems(copy, { $ref: '#/components/schemas/Claim' }, l), [])
+  expectStatus(await s.request('POST', `/runs/${l.run.id}/events`, { kind: 'k' }, bearer(l.lease_token)), 201)
+  const events = expectStatus(await s.request('GET', `/runs/${l.run.id}/events`), 200).body
+  assert.equal(schemaProblems(copy, { $ref: '#/components/schemas/EventPage' }, events), [])
+  expectStatus(await s.request('POST', '/artifacts', { task_id: taskId, kind: 'k', uri: 'u' }), 201)
+  const artifacts = expectStatus(await s.request('GET', `/artifacts?task_id=${taskId}`), 200).body
+  assert.equal(schemaProblems(copy, { $ref: '#/components/schemas/ArtifactPage' }, artifacts), [])
+  const stats = expectStatus(await s.request('GET', '/ops/queue'), 200).body
+  assert.equal(schemaProblems(copy, { $ref: '#/components/schemas/QueueStats' }, stats), [])
 })
 
 test.run()
