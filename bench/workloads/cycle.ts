@@ -1,6 +1,7 @@
 import type { Workload } from '../lib/types.ts'
 import { cycleMetrics, measureCycles } from '../lib/cycle.ts'
-import { inProcessCycles } from '../lib/inprocess.ts'
+import { runChild } from '../lib/child.ts'
+import type { InProcessResult } from '../lib/inprocess.ts'
 import { round } from '../lib/stats.ts'
 
 // Counts sized so the whole workload takes about a minute on the 2-core machine (≈ 10 s in quick mode).
@@ -12,7 +13,7 @@ const workload: Workload = {
   description: 'claim → transition by 8, 32 and 128 agents over HTTP, against the same transactions in-process',
   async run(ctx) {
     const size = ctx.quick ? QUICK : FULL
-    const baseline = inProcessCycles({ tasks: size.tasks8, warmup: size.warmup, durability: 'normal', deadlineMs: size.deadlineMs })
+    const baseline = await runChild<InProcessResult>({ kind: 'inprocess', tasks: size.tasks8, warmup: size.warmup, durability: 'normal', deadlineMs: size.deadlineMs }, 2 * size.deadlineMs + 60_000)
     ctx.log(`in-process baseline: ${round(baseline.cyclesPerS)} cycles/s`)
     const a8 = await measureCycles(ctx, { agents: 8, tasks: size.tasks8, warmup: size.warmup, deadlineMs: size.deadlineMs })
     const a32 = await measureCycles(ctx, { agents: 32, tasks: size.tasksMore, warmup: size.warmup, deadlineMs: size.deadlineMs })
