@@ -11,6 +11,12 @@ import { metaRoutes } from './http/routes/meta.ts'
 import { pipelineRoutes } from './http/routes/pipelines.ts'
 import { taskRoutes } from './http/routes/tasks.ts'
 import { linkRoutes } from './http/routes/links.ts'
+import { leaseRoutes } from './http/routes/leases.ts'
+import { runRoutes } from './http/routes/runs.ts'
+import { artifactRoutes } from './http/routes/artifacts.ts'
+import { opsRoutes } from './http/routes/ops.ts'
+import { controlRoutes } from './http/routes/control.ts'
+import { createReaper } from './reaper.ts'
 import { VERSION } from './version.ts'
 
 export type AppConfig = { token: string | null; maxBodyBytes: number; version: string }
@@ -20,11 +26,14 @@ export const DEFAULT_CONFIG: AppConfig = { token: null, maxBodyBytes: 1024 * 102
 /** What every handler gets: the stores, the clock, the configuration and the one way to commit a change. */
 export type App = { store: Store; clock: Clock; config: AppConfig; commit: Commit; log: Log }
 
-export const ROUTES: Route[] = [...metaRoutes, ...pipelineRoutes, ...taskRoutes, ...linkRoutes]
+export const ROUTES: Route[] = [
+  ...metaRoutes, ...pipelineRoutes, ...taskRoutes, ...linkRoutes, ...controlRoutes,
+  ...leaseRoutes, ...runRoutes, ...artifactRoutes, ...opsRoutes,
+]
 
 const IDEMPOTENCY_SWEEP_MS = 60 * 60 * 1000
 
-export function createApp(options: { db: Db; clock: Clock; log: Log; config?: Partial<AppConfig> }) {
+export function createApp(options: { db: Db; clock: Clock; log: Log; config?: Partial<AppConfig>; autoReap?: boolean }) {
   const { db, clock, log } = options
   const config = { ...DEFAULT_CONFIG, ...options.config }
   const store = createStore(db)
@@ -35,14 +44,18 @@ export function createApp(options: { db: Db; clock: Clock; log: Log; config?: Pa
 
   const sweep = () => writer.run(() => store.idempotency.sweepExpired(clock.now())).catch((err) => log.error('idempotency sweep failed', err))
   const sweepTimer = setInterval(sweep, IDEMPOTENCY_SWEEP_MS).unref()
+  const reaper = createReaper({ writer, store, clock, log, onReaped: () => {} })
+  if (options.autoReap !== false) reaper.start()
 
   return {
     app,
     /** A node:http request listener. */
     handler: adapter,
     sweepIdempotency: sweep,
+    reaper,
     close(): void {
       clearInterval(sweepTimer)
+      reaper.stop()
     },
   }
 }

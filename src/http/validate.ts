@@ -67,7 +67,6 @@ export function decodeComponent(text: string, where: string): string {
 
 export const Int = v.pipe(v.number(), v.safeInteger())
 export const NonNegInt = v.pipe(v.number(), v.safeInteger(), v.minValue(0))
-export const AnyJson = v.unknown()
 
 const INTEGER_TEXT = /^-?\d{1,16}$/
 

@@ -6,6 +6,11 @@ import { createDependencyStore } from './dependencies.ts'
 import { createAssignmentStore } from './assignments.ts'
 import { createIdempotencyStore } from './idempotency.ts'
 import { createHealthStore } from './health.ts'
+import { createEventStore } from './events.ts'
+import { createLeaseStore } from './leases.ts'
+import { createOutcomeStore } from './outcomes.ts'
+import { createArtifactStore } from './artifacts.ts'
+import { createOpsStore } from './ops.ts'
 
 export type Store = ReturnType<typeof createStore>
 
@@ -13,6 +18,7 @@ export type Store = ReturnType<typeof createStore>
 export function createStore(db: Db) {
   const pipelines = createPipelineStore(db)
   const tasks = createTaskStore(db, pipelines)
+  const events = createEventStore(db)
   return {
     pipelines,
     tasks,
@@ -21,5 +27,10 @@ export function createStore(db: Db) {
     assignments: createAssignmentStore(db, tasks),
     idempotency: createIdempotencyStore(db),
     health: createHealthStore(db),
+    events,
+    leases: createLeaseStore(db),
+    outcomes: createOutcomeStore(db, tasks, events),
+    artifacts: createArtifactStore(db),
+    ops: createOpsStore(db),
   }
 }

@@ -43,3 +43,25 @@ export async function createTask(s: TestServer, pipelineId: string, fields: Reco
   const res = await s.request('POST', '/tasks', { pipeline_id: pipelineId, title: 't', description: 'd', ...fields })
   return expectStatus(res, 201).body.id
 }
+
+export type Lease = { task: any; run: any; lease_id: string; lease_token: string; expires_at_ms: number }
+
+export const bearer = (token: string) => ({ authorization: `Bearer ${token}` })
+
+/** Claims for a role; returns the lease, or null on 204. */
+export async function claim(s: TestServer, role: string, fields: Record<string, unknown> = {}, headers: Record<string, string> = {}): Promise<Lease | null> {
+  const res = await s.request('POST', '/leases/claim', { agent_id: unique('agent'), agent_role: role, ...fields }, headers)
+  if (res.status === 204) return null
+  return expectStatus(res, 200).body
+}
+
+/** A pipeline work(role) → done with the given retry policy on its tasks; returns ids and the role. */
+export async function singleStage(s: TestServer): Promise<{ pipelineId: string; role: string }> {
+  const role = unique('role')
+  const pipelineId = await createPipeline(s, {
+    initial: 'work',
+    states: { work: { agent_role: role }, done: { terminal: true }, parked: { terminal: true } },
+    transitions: [{ from: 'work', to: 'done', trigger: 'complete' }, { from: 'work', to: 'work', trigger: 'again' }],
+  })
+  return { pipelineId, role }
+}

@@ -1,0 +1,41 @@
+import * as v from 'valibot'
+import { get, post, type Route } from '../route.ts'
+import { body, NonNegInt, queryLimit } from '../validate.ts'
+import { json, rawJson } from '../reply.ts'
+import { pageJson, parseTimeCursor } from '../pagination.ts'
+import type { ArtifactRow } from '../../store/artifacts.ts'
+
+const CreateArtifact = v.object({
+  task_id: v.nullish(v.string()),
+  run_id: v.nullish(v.string()),
+  kind: v.string(),
+  uri: v.string(),
+  sha256: v.nullish(v.string()),
+  size_bytes: v.nullish(NonNegInt),
+  meta: v.optional(v.unknown()),
+})
+
+const s = JSON.stringify
+
+function artifactJson(a: ArtifactRow): string {
+  return `{"id":${s(a.id)},"task_id":${s(a.task_id)},"run_id":${s(a.run_id)},"created_at_ms":${a.created_at_ms},` +
+    `"kind":${s(a.kind)},"uri":${s(a.uri)},"sha256":${s(a.sha256)},"size_bytes":${a.size_bytes},"meta":${a.meta_json}}`
+}
+
+export const artifactRoutes: Route[] = [
+  post('/artifacts', (input, app) => {
+    const req = body(CreateArtifact, input.body)
+    return app.commit(input, () => json(201, { id: app.store.artifacts.create(req, app.clock.now()) }))
+  }),
+
+  get('/artifacts', (input, app) => {
+    const limit = queryLimit(input.query, 100)
+    const rows = app.store.artifacts.list({
+      taskId: input.query.task_id,
+      runId: input.query.run_id,
+      after: parseTimeCursor(input.query.cursor),
+      limit,
+    })
+    return rawJson(200, pageJson(rows, limit, artifactJson, (a) => `${a.created_at_ms}:${a.id}`))
+  }),
+]

@@ -1,0 +1,76 @@
+import * as v from 'valibot'
+import { post, withAccess, type Route } from '../route.ts'
+import { body, check, parseJsonObject } from '../validate.ts'
+import { json, noContent, rawJson, type Reply } from '../reply.ts'
+import { runJson, taskJson } from '../render.ts'
+import { runOfLeaseToken } from '../lease-auth.ts'
+import { requireLiveLease, type Claim } from '../../store/leases.ts'
+
+export const LeaseTtl = v.pipe(v.number(), v.safeInteger(), v.minValue(1000), v.maxValue(86_400_000))
+
+const ClaimBody = v.object({
+  agent_id: v.string(),
+  agent_role: v.string(),
+  lease_ttl_ms: v.nullish(LeaseTtl),
+  concurrency: v.nullish(v.object({ per_state: v.nullish(v.record(v.string(), v.unknown())) })),
+  wait_ms: v.nullish(v.pipe(v.number(), v.safeInteger(), v.minValue(0), v.maxValue(60_000))),
+})
+
+const HeartbeatBody = v.object({ lease_ttl_ms: v.nullish(LeaseTtl) })
+
+export type ClaimInput = v.InferOutput<typeof ClaimBody>
+
+/** R§13.1: a numeric limit is truncated; anything else means no limit. */
+function perStateLimits(raw: Record<string, unknown> | null | undefined): Record<string, number> {
+  const limits: Record<string, number> = Object.create(null)
+  for (const [stage, value] of Object.entries(raw ?? {})) limits[stage] = typeof value === 'number' ? Math.trunc(value) : 0
+  return limits
+}
+
+export function claimJson(c: Claim): string {
+  return `{"task":${taskJson(c.task)},"run":${runJson(c.run)},"lease_id":${JSON.stringify(c.run.id)},` +
+    `"lease_token":${JSON.stringify(c.token)},"expires_at_ms":${c.run.lease_expires_at_ms}}`
+}
+
+export const leaseRoutes: Route[] = [
+  post('/leases/claim', (input, app) => {
+    const req = body(ClaimBody, input.body)
+    const claimRequest = {
+      agentId: req.agent_id,
+      role: req.agent_role,
+      ttlMs: req.lease_ttl_ms ?? 300_000,
+      perState: perStateLimits(req.concurrency?.per_state),
+    }
+    return app.commit(input, (): Reply => {
+      const now = app.clock.now()
+      // Lazily reap, so a claim never waits on the reaper's period to see work an expired lease freed.
+      app.store.outcomes.expireDue(now)
+      const claim = app.store.leases.claimNext(claimRequest, now)
+      return claim === null ? noContent() : rawJson(200, claimJson(claim))
+    }, {
+      // Plaintext tokens are never stored: a replay answers with the same lease and a fresh token.
+      recordBody: (reply) => reply.status === 200 ? withToken(reply.body!, '') : null,
+      replay: (stored) => {
+        const { run } = JSON.parse(stored.body!)
+        return rawJson(200, withToken(stored.body!, app.store.leases.rotateToken(run.id)))
+      },
+    })
+  }),
+
+  withAccess(post('/leases/:id/heartbeat', (input, app) => {
+    const run = runOfLeaseToken(input, app, input.params.id, 'Missing or invalid Authorization header', 'Lease not found')
+    const req = input.body !== null && input.body.length > 0 ? check(HeartbeatBody, parseJsonObject(input.body)) : { lease_ttl_ms: null }
+    return app.commit(input, () => {
+      const now = app.clock.now()
+      const current = app.store.runs.get(run.id)!
+      requireLiveLease(current, now, 'Lease not found')
+      return json(200, { expires_at_ms: app.store.leases.heartbeat(current, req.lease_ttl_ms ?? current.lease_ttl_ms, now) })
+    })
+  }), 'lease'),
+]
+
+function withToken(claimBody: string, token: string): string {
+  const parsed = JSON.parse(claimBody)
+  parsed.lease_token = token
+  return JSON.stringify(parsed)
+}

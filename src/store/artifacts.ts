@@ -1,0 +1,80 @@
+import type { Db } from './db.ts'
+import { AppError, validationError } from '../domain/errors.ts'
+import { newId } from '../domain/ids.ts'
+
+export type ArtifactRow = {
+  id: string
+  task_id: string | null
+  run_id: string | null
+  created_at_ms: number
+  kind: string
+  uri: string
+  sha256: string | null
+  size_bytes: number | null
+  meta_json: string
+}
+
+export type NewArtifact = {
+  task_id?: string | null
+  run_id?: string | null
+  kind: string
+  uri: string
+  sha256?: string | null
+  size_bytes?: number | null
+  meta?: unknown
+}
+
+export type ArtifactFilter = { taskId?: string; runId?: string; after: { createdAtMs: number; id: string } | null; limit: number }
+
+export type ArtifactStore = ReturnType<typeof createArtifactStore>
+
+export function createArtifactStore(db: Db) {
+  const insert = db.prepare(`
+    INSERT INTO artifacts (id, task_id, run_id, created_at_ms, kind, uri, sha256, size_bytes, meta_json)
+    VALUES (@id, @task_id, @run_id, @now, @kind, @uri, @sha256, @size_bytes, @meta_json)`)
+  const taskExists = db.prepare('SELECT 1 FROM tasks WHERE id = ?').pluck()
+  const taskOfRun = db.prepare<[string], string>('SELECT task_id FROM runs WHERE id = ?').pluck()
+  const listStmts = new Map<string, ReturnType<typeof db.prepare<Record<string, unknown>, ArtifactRow>>>()
+
+  function listStmt(f: ArtifactFilter) {
+    const key = `${f.taskId !== undefined}${f.runId !== undefined}${f.after !== null}`
+    let stmt = listStmts.get(key)
+    if (stmt === undefined) {
+      const conds: string[] = []
+      if (f.taskId !== undefined) conds.push('task_id = @task_id')
+      if (f.runId !== undefined) conds.push('run_id = @run_id')
+      if (f.after !== null) conds.push('(created_at_ms > @after_ms OR (created_at_ms = @after_ms AND id > @after_id))')
+      stmt = db.prepare(`SELECT * FROM artifacts ${conds.length ? `WHERE ${conds.join(' AND ')}` : ''}
+        ORDER BY created_at_ms, id LIMIT @limit`)
+      listStmts.set(key, stmt)
+    }
+    return stmt
+  }
+
+  return {
+    create(a: NewArtifact, nowMs: number): string {
+      const taskId = a.task_id ?? null
+      const runId = a.run_id ?? null
+      if (taskId !== null && taskExists.get(taskId) === undefined) throw new AppError('task_not_found', 404, 'Task not found')
+      if (runId !== null) {
+        const owner = taskOfRun.get(runId)
+        if (owner === undefined) throw new AppError('run_not_found', 404, 'Run not found')
+        if (taskId !== null && owner !== taskId) throw validationError([{ path: 'run_id', message: 'run belongs to another task' }])
+      }
+      const id = newId(nowMs)
+      insert.run({
+        id, task_id: taskId, run_id: runId, now: nowMs, kind: a.kind, uri: a.uri, sha256: a.sha256 ?? null,
+        size_bytes: a.size_bytes ?? null, meta_json: JSON.stringify(a.meta ?? {}),
+      })
+      return id
+    },
+
+    list(f: ArtifactFilter): ArtifactRow[] {
+      const params: Record<string, unknown> = { limit: f.limit + 1 }
+      if (f.taskId !== undefined) params.task_id = f.taskId
+      if (f.runId !== undefined) params.run_id = f.runId
+      if (f.after !== null) Object.assign(params, { after_ms: f.after.createdAtMs, after_id: f.after.id })
+      return listStmt(f).all(params)
+    },
+  }
+}

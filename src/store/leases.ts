@@ -1,0 +1,106 @@
+import type { Db } from './db.ts'
+import type { TaskRow } from './tasks.ts'
+import type { RunRow } from './runs.ts'
+import { AppError } from '../domain/errors.ts'
+import { newId } from '../domain/ids.ts'
+import { issueLeaseToken } from '../domain/token.ts'
+
+export type ClaimRequest = {
+  agentId: string
+  role: string
+  ttlMs: number
+  /** Per-stage limits on live leases within one pipeline; a limit ≤ 0 means none. */
+  perState: Record<string, number>
+}
+
+export type Claim = { task: TaskRow; run: RunRow; token: string }
+
+export type LeaseStore = ReturnType<typeof createLeaseStore>
+
+export function createLeaseStore(db: Db) {
+  const rolePairs = db.prepare<[string], { pipeline_id: string; stage: string }>(`
+    SELECT r.pipeline_id, r.stage FROM stage_roles r JOIN pipelines p ON p.id = r.pipeline_id
+    WHERE r.agent_role = ? AND p.paused = 0 ORDER BY r.pipeline_id, r.stage`)
+  // One ordered search of the partial claim index per (pipeline, stage); the first row is the answer.
+  const candidate = db.prepare<Record<string, unknown>, TaskRow>(`
+    SELECT * FROM tasks INDEXED BY tasks_claimable
+    WHERE pipeline_id = @pipeline_id AND stage = @stage
+      AND dead_letter_reason IS NULL AND active_run_id IS NULL AND open_dependencies = 0
+      AND next_eligible_at_ms <= @now AND (assignee IS NULL OR assignee = @agent_id)
+    ORDER BY priority DESC, created_at_ms, id LIMIT 1`)
+  const liveInStage = db.prepare<Record<string, unknown>, number>(`
+    SELECT count(*) FROM runs r JOIN tasks t ON t.id = r.task_id
+    WHERE r.lease_expires_at_ms > @now AND t.pipeline_id = @pipeline_id AND t.stage = @stage`).pluck()
+  const lastAttempt = db.prepare<[string], number | null>('SELECT max(attempt) FROM runs WHERE task_id = ?').pluck()
+  const insertRun = db.prepare(`
+    INSERT INTO runs (id, task_id, attempt, status, agent_id, agent_role, started_at_ms, lease_token_hash,
+      lease_ttl_ms, lease_expires_at_ms, last_heartbeat_ms)
+    VALUES (@id, @task_id, @attempt, 'running', @agent_id, @agent_role, @now, @hash, @ttl, @expires, @now)`)
+  const holdTask = db.prepare('UPDATE tasks SET active_run_id = ? WHERE id = ?')
+  const extend = db.prepare('UPDATE runs SET lease_expires_at_ms = ?, last_heartbeat_ms = ? WHERE id = ?')
+  const rotate = db.prepare('UPDATE runs SET lease_token_hash = ? WHERE id = ?')
+
+  return {
+    /** Picks the best claimable task for a role (priority, then age, then id) and leases it to the agent. */
+    claimNext(req: ClaimRequest, nowMs: number): Claim | null {
+      let best: TaskRow | undefined
+      for (const pair of rolePairs.all(req.role)) {
+        const limit = req.perState[pair.stage]
+        if (limit > 0 && liveInStage.get({ ...pair, now: nowMs })! >= limit) continue
+        const task = candidate.get({ ...pair, now: nowMs, agent_id: req.agentId })
+        if (task !== undefined && (best === undefined || ranksBefore(task, best))) best = task
+      }
+      if (best === undefined) return null
+      const { token, hash } = issueLeaseToken()
+      const run: RunRow = {
+        id: newId(nowMs),
+        task_id: best.id,
+        attempt: (lastAttempt.get(best.id) ?? 0) + 1,
+        status: 'running',
+        agent_id: req.agentId,
+        agent_role: req.role,
+        started_at_ms: nowMs,
+        ended_at_ms: null,
+        usage_json: '{}',
+        error_text: null,
+        lease_token_hash: hash,
+        lease_ttl_ms: req.ttlMs,
+        lease_expires_at_ms: nowMs + req.ttlMs,
+        last_heartbeat_ms: nowMs,
+      }
+      insertRun.run({
+        id: run.id, task_id: run.task_id, attempt: run.attempt, agent_id: run.agent_id, agent_role: run.agent_role,
+        now: nowMs, hash, ttl: req.ttlMs, expires: run.lease_expires_at_ms,
+      })
+      holdTask.run(run.id, best.id)
+      return { task: best, run, token }
+    },
+
+    /** Extends a live lease by `ttlMs` from now; returns the new expiry. */
+    heartbeat(run: RunRow, ttlMs: number, nowMs: number): number {
+      const expires = nowMs + ttlMs
+      extend.run(expires, nowMs, run.id)
+      return expires
+    },
+
+    /** Issues a new token for a run's lease; the previous one stops working (claim replays). */
+    rotateToken(runId: string): string {
+      const { token, hash } = issueLeaseToken()
+      rotate.run(hash, runId)
+      return token
+    },
+  }
+}
+
+function ranksBefore(a: TaskRow, b: TaskRow): boolean {
+  if (a.priority !== b.priority) return a.priority > b.priority
+  if (a.created_at_ms !== b.created_at_ms) return a.created_at_ms < b.created_at_ms
+  return a.id < b.id
+}
+
+/** The lease of `run` must be live: canceled → 409, released → 404, expired but not yet reaped → 410. */
+export function requireLiveLease(run: RunRow, nowMs: number, releasedMessage = 'No active lease for this run'): void {
+  if (run.status === 'canceled') throw new AppError('conflict', 409, 'Run was canceled')
+  if (run.lease_expires_at_ms === null) throw new AppError('not_found', 404, releasedMessage)
+  if (run.lease_expires_at_ms <= nowMs) throw new AppError('expired', 410, 'Lease expired')
+}

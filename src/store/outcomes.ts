@@ -1,0 +1,131 @@
+// How a run ends (transition, fail, expiry, cancel) and what that does to its task.
+import type { Db } from './db.ts'
+import type { TaskRow, TaskStore } from './tasks.ts'
+import type { RunRow } from './runs.ts'
+import type { EventStore } from './events.ts'
+import { AppError, validationError } from '../domain/errors.ts'
+import { findTransition } from '../domain/pipeline.ts'
+import { afterFailedAttempt } from '../domain/retry.ts'
+
+export type TransitionRequest = {
+  trigger: string
+  instructions: string | null
+  usage: unknown
+  expectedStage: string | null
+  expectedTaskVersion: number | null
+}
+
+export type TransitionResult = { previous_stage: string; new_stage: string; trigger: string }
+
+export type OutcomeStore = ReturnType<typeof createOutcomeStore>
+
+export function createOutcomeStore(db: Db, tasks: TaskStore, events: EventStore) {
+  const endRun = db.prepare(`
+    UPDATE runs SET status = @status, ended_at_ms = @now, usage_json = coalesce(@usage, usage_json),
+      error_text = coalesce(@error, error_text), lease_expires_at_ms = NULL
+    WHERE id = @id`)
+  const advance = db.prepare(`
+    UPDATE tasks SET dead_letter_reason = NULL, next_eligible_at_ms = 0, active_run_id = NULL, updated_at_ms = @now
+    WHERE id = @id`)
+  const releaseFailed = db.prepare(`
+    UPDATE tasks SET active_run_id = NULL, failed_attempts = failed_attempts + 1, updated_at_ms = @now
+    WHERE id = @id RETURNING failed_attempts`).pluck()
+  const retryAt = db.prepare('UPDATE tasks SET next_eligible_at_ms = @at WHERE id = @id')
+  const deadLetterStmt = db.prepare('UPDATE tasks SET dead_letter_reason = @reason, active_run_id = NULL, updated_at_ms = @now WHERE id = @id')
+  const expiredRuns = db.prepare<[number, number], RunRow>(
+    'SELECT * FROM runs WHERE lease_expires_at_ms <= ? ORDER BY lease_expires_at_ms LIMIT ?',
+  )
+  const requeueStmt = db.prepare(`
+    UPDATE tasks SET dead_letter_reason = NULL, next_eligible_at_ms = @now, failed_attempts = 0,
+      task_version = task_version + 1, updated_at_ms = @now
+    WHERE id = @id`)
+  const latestRunId = db.prepare<[string], string>('SELECT id FROM runs WHERE task_id = ? ORDER BY attempt DESC LIMIT 1').pluck()
+
+  const end = (run: RunRow, status: string, nowMs: number, usage: unknown = undefined, error: string | null = null) =>
+    endRun.run({ id: run.id, status, now: nowMs, usage: usage === undefined ? null : JSON.stringify(usage ?? {}), error })
+
+  /** A failed or expired attempt: retry after the task's delay, or dead-letter once attempts run out. */
+  function recordFailedAttempt(run: RunRow, nowMs: number): void {
+    const failedAttempts = releaseFailed.get({ id: run.task_id, now: nowMs }) as number
+    const task = tasks.get(run.task_id)!
+    const next = afterFailedAttempt({ maxAttempts: task.max_attempts, retryDelayMs: task.retry_delay_ms }, failedAttempts, nowMs)
+    if (next.kind === 'retry') {
+      retryAt.run({ id: task.id, at: next.nextEligibleAtMs })
+      events.append(run.id, 'retry_scheduled', {
+        reason: 'retry_scheduled', failed_attempts: failedAttempts, retry_delay_ms: task.retry_delay_ms,
+        next_eligible_at_ms: next.nextEligibleAtMs,
+      }, nowMs)
+      return
+    }
+    deadLetterStmt.run({ id: task.id, reason: 'max_attempts_exceeded', now: nowMs })
+    const stage = task.dead_letter_stage !== null && tasks.pipelineOf(task).stages.has(task.dead_letter_stage) ? task.dead_letter_stage : null
+    if (stage !== null) tasks.moveStage(task, stage, true, nowMs)
+    events.append(run.id, 'dead_letter', {
+      reason: 'max_attempts_exceeded', failed_attempts: failedAttempts, from_stage: task.stage, dead_letter_stage: stage,
+    }, nowMs)
+  }
+
+  return {
+    /** Completes a running run and moves its task along the pipeline (R§16). */
+    transition(run: RunRow, req: TransitionRequest, nowMs: number): TransitionResult {
+      if (run.status !== 'running') throw new AppError('conflict', 409, 'Run is not in running state')
+      const task = tasks.get(run.task_id)!
+      if (req.expectedStage !== null && req.expectedStage !== task.stage) {
+        throw new AppError('expected_stage_mismatch', 409, 'Current task stage does not match expected_stage')
+      }
+      if (req.expectedTaskVersion !== null && req.expectedTaskVersion !== task.task_version) {
+        throw new AppError('task_version_mismatch', 409, 'Current task version does not match expected_task_version')
+      }
+      const t = findTransition(tasks.pipelineOf(task), task.stage, req.trigger)
+      if (t === undefined) throw new AppError('invalid_transition', 400, 'No valid transition for this trigger from current stage')
+      end(run, 'completed', nowMs, req.usage)
+      advance.run({ id: task.id, now: nowMs })
+      tasks.moveStage(task, t.to, true, nowMs)
+      events.append(run.id, 'transition', {
+        trigger: t.trigger, from: task.stage, to: t.to, instructions: req.instructions ?? t.instructions ?? '',
+      }, nowMs)
+      return { previous_stage: task.stage, new_stage: t.to, trigger: t.trigger }
+    },
+
+    /** The agent gave up on its run (R§17). */
+    fail(run: RunRow, error: string, usage: unknown, nowMs: number): void {
+      if (run.status !== 'running') throw new AppError('conflict', 409, 'Run is not in running state')
+      end(run, 'failed', nowMs, usage, error)
+      recordFailedAttempt(run, nowMs)
+    },
+
+    /** Runs whose lease ran out become stale and count as failed attempts. Returns how many were reaped. */
+    expireDue(nowMs: number, max = 500): number {
+      const due = expiredRuns.all(nowMs, max)
+      for (const run of due) {
+        end(run, 'stale', nowMs)
+        events.append(run.id, 'lease_expired', { lease_expires_at_ms: run.lease_expires_at_ms }, nowMs)
+        recordFailedAttempt(run, nowMs)
+      }
+      return due.length
+    },
+
+    /** Takes a task out of play for good; its running run (if any) is canceled and its lease revoked. */
+    cancel(task: TaskRow, reason: string | null, nowMs: number): TaskRow {
+      if (task.dead_letter_reason === 'canceled') return task
+      deadLetterStmt.run({ id: task.id, reason: 'canceled', now: nowMs })
+      const runId = task.active_run_id ?? latestRunId.get(task.id)
+      if (task.active_run_id !== null) end({ id: task.active_run_id } as RunRow, 'canceled', nowMs)
+      if (runId !== undefined) events.append(runId, 'canceled', { reason: reason ?? null }, nowMs)
+      return tasks.get(task.id)!
+    },
+
+    /** Puts a dead-lettered or canceled task back in play, optionally in another stage (W16). */
+    requeue(task: TaskRow, stage: string | null, nowMs: number): TaskRow {
+      if (task.active_run_id !== null) throw new AppError('conflict', 409, 'Task has a running run; cancel it or let it finish first')
+      if (stage !== null && !tasks.pipelineOf(task).stages.has(stage)) {
+        throw validationError([{ path: 'stage', message: `names no stage of the pipeline: ${stage}` }])
+      }
+      requeueStmt.run({ id: task.id, now: nowMs })
+      if (stage !== null && stage !== task.stage) tasks.moveStage(task, stage, false, nowMs)
+      const runId = latestRunId.get(task.id)
+      if (runId !== undefined) events.append(runId, 'requeued', { from_stage: task.stage, to_stage: stage ?? task.stage }, nowMs)
+      return tasks.get(task.id)!
+    },
+  }
+}
