@@ -51,6 +51,8 @@ function createLoop(db: Db) {
     WHERE pipeline_id = @pipeline_id AND stage = @stage AND dead_letter_reason IS NULL AND active_run_id IS NULL
       AND open_dependencies = 0 AND next_eligible_at_ms <= @now AND (assignee IS NULL OR assignee = @agent_id)
     ORDER BY priority DESC, created_at_ms, id LIMIT 1`)
+  // Docket reaps expired leases lazily at every claim: one probe of runs_live_leases.
+  const expired = db.prepare<[number, number], unknown>('SELECT * FROM runs WHERE lease_expires_at_ms <= ? ORDER BY lease_expires_at_ms LIMIT ?')
   const lastAttempt = db.prepare<[string], number>('SELECT coalesce(max(attempt), 0) FROM runs WHERE task_id = ?').pluck()
   const insertRun = db.prepare(`
     INSERT INTO runs (id, task_id, attempt, status, agent_id, agent_role, started_at_ms, lease_token_hash, lease_ttl_ms,
@@ -73,6 +75,7 @@ function createLoop(db: Db) {
   const claim = (role: string, agentId: string) => {
     const now = Date.now()
     begin.run()
+    if (expired.all(now, 500).length > 0) throw new Error('baseline: no lease should expire')
     let best: ReturnType<typeof candidate.get>
     for (const p of pairs.all(role)) {
       const c = candidate.get({ ...p, now, agent_id: agentId })
