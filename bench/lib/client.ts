@@ -14,7 +14,9 @@ export type Client = {
 }
 
 export function createClient(url: string, connections: number): Client {
-  const pool = new Pool(url, { connections, pipelining: 1, keepAliveTimeout: 30_000 })
+  // Idle sockets are dropped before Docket's 5 s keep-alive timeout would close them under a request in flight
+  // (a POST is not retried); undici also honours the server's Keep-Alive hint.
+  const pool = new Pool(url, { connections, pipelining: 1, keepAliveTimeout: 4_000 })
   const client: Client = {
     async request(method, path, body, headers = {}) {
       const hasBody = body !== undefined

@@ -70,6 +70,14 @@ export async function startDocket(opts: SpawnOptions = {}): Promise<DocketProces
   })
 
   let stopped: Promise<void> | null = null
+  // A server that dies under load, or does not stop cleanly, is a finding: say how, with its last words.
+  const reportExit = () => {
+    if (child.exitCode === 0) return
+    process.stderr.write(`docket (pid ${child.pid}) exited with ${child.signalCode ?? `code ${child.exitCode}`}:\n${stderr.slice(-4000)}\n`)
+  }
+  child.once('exit', () => {
+    if (stopped === null) reportExit()
+  })
   return {
     url,
     pid: child.pid!,
@@ -87,6 +95,7 @@ export async function startDocket(opts: SpawnOptions = {}): Promise<DocketProces
           const force = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS)
           await exited
           clearTimeout(force)
+          reportExit()
         }
         rmSync(dir, { recursive: true, force: true })
       })()
