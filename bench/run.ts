@@ -3,6 +3,7 @@
 // writes bench/results/latest.json. Compare ratios within one run, never absolute numbers across runs.
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { loadavg } from 'node:os'
 import { parseArgs } from 'node:util'
 import { pathToFileURL } from 'node:url'
 import { REPO_ROOT, startDocket } from './lib/docket.ts'
@@ -124,7 +125,8 @@ async function main(): Promise<void> {
 
   process.stdout.write(`\n${formatTable(rows)}\n`)
   mkdirSync(RESULTS_DIR, { recursive: true })
-  const out = { machine, quick: opts.quick, only: opts.only, profile: opts.profile, retain_statements: opts.retainStatements, finished_at: new Date().toISOString(), workloads: json }
+  const out = { machine, quick: opts.quick, only: opts.only, profile: opts.profile, retain_statements: opts.retainStatements, finished_at: new Date().toISOString(),
+    load_average_at_end: loadavg().map((x) => Math.round(x * 100) / 100), workloads: json }
   writeFileSync(join(RESULTS_DIR, 'latest.json'), `${JSON.stringify(out, null, 2)}\n`)
   process.stderr.write('\nwrote bench/results/latest.json\n')
   if (rows.some((r) => r.error !== undefined)) process.exitCode = 1
