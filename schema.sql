@@ -153,3 +153,54 @@ CREATE TABLE idempotency_keys (
 ) STRICT, WITHOUT ROWID;
 
 CREATE INDEX idempotency_by_age ON idempotency_keys (created_at_ms);
+
+-- @migration 2: otlp
+
+-- One row per OTLP export request. Decoded requests keep only their spans; a body that could not be decoded
+-- is kept whole in payload_blob (as nullTickets keeps every non-JSON body).
+CREATE TABLE otlp_batches (
+  id             INTEGER PRIMARY KEY,
+  received_at_ms INTEGER NOT NULL,
+  content_type   TEXT NOT NULL,
+  stored         TEXT NOT NULL CHECK (stored IN ('json', 'protobuf', 'blob')),
+  accepted_spans INTEGER NOT NULL,
+  rejected_spans INTEGER NOT NULL,
+  payload_blob   BLOB
+) STRICT;
+
+-- Resource attributes (often most of a span's bytes: host, process, SDK) are stored once per distinct set.
+CREATE TABLE otlp_resources (
+  id              INTEGER PRIMARY KEY,
+  attributes_json TEXT NOT NULL UNIQUE
+) STRICT;
+
+-- Ids are raw bytes (16 / 8), read back as lowercase hex. run_id and task_id are not foreign keys: spans may
+-- arrive before their run, or name one this database never had. Times are nanoseconds (fixed64 ≤ 2^63-1).
+CREATE TABLE spans (
+  id                       INTEGER PRIMARY KEY,
+  batch_id                 INTEGER NOT NULL REFERENCES otlp_batches (id),
+  trace_id                 BLOB NOT NULL,
+  span_id                  BLOB NOT NULL,
+  parent_span_id           BLOB,
+  trace_state              TEXT,
+  name                     TEXT NOT NULL,
+  kind                     INTEGER NOT NULL,
+  start_time_unix_nano     INTEGER NOT NULL,
+  end_time_unix_nano       INTEGER NOT NULL,
+  status_code              INTEGER NOT NULL,
+  status_message           TEXT,
+  flags                    INTEGER,
+  attributes_json          TEXT NOT NULL,
+  resource_id              INTEGER NOT NULL REFERENCES otlp_resources (id),
+  scope_name               TEXT,
+  scope_version            TEXT,
+  events_json              TEXT,
+  links_json               TEXT,
+  run_id                   TEXT,
+  task_id                  TEXT
+) STRICT;
+
+-- GET /spans pages in id (arrival) order, filtered by run, task or trace; span_count counts a run's spans.
+CREATE INDEX spans_by_run ON spans (run_id, id) WHERE run_id IS NOT NULL;
+CREATE INDEX spans_by_task ON spans (task_id, id) WHERE task_id IS NOT NULL;
+CREATE INDEX spans_by_trace ON spans (trace_id, id);

@@ -17,6 +17,8 @@ import { artifactRoutes } from './http/routes/artifacts.ts'
 import { opsRoutes } from './http/routes/ops.ts'
 import { controlRoutes } from './http/routes/control.ts'
 import { createReaper } from './reaper.ts'
+import { createWaiters, type Waiters } from './http/waiters.ts'
+import { otlpRoutes } from './http/routes/otlp.ts'
 import { VERSION } from './version.ts'
 
 export type AppConfig = { token: string | null; maxBodyBytes: number; version: string }
@@ -24,11 +26,11 @@ export type AppConfig = { token: string | null; maxBodyBytes: number; version: s
 export const DEFAULT_CONFIG: AppConfig = { token: null, maxBodyBytes: 1024 * 1024, version: VERSION }
 
 /** What every handler gets: the stores, the clock, the configuration and the one way to commit a change. */
-export type App = { store: Store; clock: Clock; config: AppConfig; commit: Commit; log: Log }
+export type App = { store: Store; clock: Clock; config: AppConfig; commit: Commit; waiters: Waiters; log: Log }
 
 export const ROUTES: Route[] = [
   ...metaRoutes, ...pipelineRoutes, ...taskRoutes, ...linkRoutes, ...controlRoutes,
-  ...leaseRoutes, ...runRoutes, ...artifactRoutes, ...opsRoutes,
+  ...leaseRoutes, ...runRoutes, ...artifactRoutes, ...opsRoutes, ...otlpRoutes,
 ]
 
 const IDEMPOTENCY_SWEEP_MS = 60 * 60 * 1000
@@ -38,13 +40,21 @@ export function createApp(options: { db: Db; clock: Clock; log: Log; config?: Pa
   const config = { ...DEFAULT_CONFIG, ...options.config }
   const store = createStore(db)
   const writer = createWriter(db)
-  const app: App = { store, clock, config, log, commit: createCommit(writer, store.idempotency, clock) }
+  const waiters = createWaiters(clock)
+  const commit = createCommit(writer, store.idempotency, clock, waiters.poke)
+  const app: App = { store, clock, config, log, commit, waiters }
   const router = createRouter(ROUTES, app)
   const adapter = createServerAdapter<ServerContext>(router.handle)
 
   const sweep = () => writer.run(() => store.idempotency.sweepExpired(clock.now())).catch((err) => log.error('idempotency sweep failed', err))
   const sweepTimer = setInterval(sweep, IDEMPOTENCY_SWEEP_MS).unref()
-  const reaper = createReaper({ writer, store, clock, log, onReaped: () => {} })
+  const reaper = createReaper({
+    writer, store, clock, log,
+    onReaped: (retryAtMs) => {
+      waiters.poke()
+      for (const at of retryAtMs) waiters.wakeAt(at)
+    },
+  })
   if (options.autoReap !== false) reaper.start()
 
   return {
@@ -53,9 +63,11 @@ export function createApp(options: { db: Db; clock: Clock; log: Log; config?: Pa
     handler: adapter,
     sweepIdempotency: sweep,
     reaper,
+    /** Stops timers and answers every waiting claim 204; the caller closes the server and the database. */
     close(): void {
       clearInterval(sweepTimer)
       reaper.stop()
+      waiters.close()
     },
   }
 }

@@ -1,15 +1,16 @@
 import * as v from 'valibot'
+import { JsonObject, looseObjectOf } from './schema.ts'
 
 export type Issue = { path: string; message: string }
 
-const State = v.looseObject({
+const State = looseObjectOf({
   agent_role: v.nullish(v.string()),
   description: v.nullish(v.string()),
   terminal: v.nullish(v.boolean()),
   workflow_id: v.nullish(v.string()),
 })
 
-const Transition = v.looseObject({
+const Transition = looseObjectOf({
   from: v.string(),
   to: v.string(),
   trigger: v.string(),
@@ -17,11 +18,15 @@ const Transition = v.looseObject({
   required_gates: v.nullish(v.array(v.string())),
 })
 
-export const DefinitionSchema = v.looseObject({
+// States are checked one by one in definitionIssues: a record schema would drop states named
+// `constructor`, `prototype` or `__proto__`, which are ordinary stage names here.
+export const DefinitionSchema = looseObjectOf({
   initial: v.string(),
-  states: v.record(v.string(), State),
+  states: JsonObject,
   transitions: v.array(Transition),
 })
+
+type StateShape = v.InferOutput<typeof State>
 
 export type StageInfo = { name: string; agentRole: string | null; isTerminal: boolean }
 export type TransitionInfo = {
@@ -45,7 +50,15 @@ type Definition = v.InferOutput<typeof DefinitionSchema>
 export function definitionIssues(def: Definition): Issue[] {
   const issues: Issue[] = []
   const at = (path: string, message: string) => issues.push({ path: `definition${path}`, message })
-  const states = new Map(Object.entries(def.states))
+  for (const [name, value] of Object.entries(def.states)) {
+    const result = v.safeParse(State, value)
+    for (const issue of result.issues ?? []) {
+      const field = issue.path?.map((item) => `.${String((item as { key: unknown }).key)}`).join('') ?? ''
+      at(`.states[${JSON.stringify(name)}]${field}`, issue.message)
+    }
+  }
+  if (issues.length > 0) return issues
+  const states = new Map(Object.entries(def.states as Record<string, StateShape>))
   if (def.initial === '') at('.initial', 'must not be empty')
   if (states.size === 0) at('.states', 'must have at least one state')
   if (def.transitions.length === 0) at('.transitions', 'must have at least one transition')
@@ -70,9 +83,10 @@ export function definitionIssues(def: Definition): Issue[] {
   return issues
 }
 
+/** `def` must have passed definitionIssues (its states are then State objects). */
 export function compilePipeline(def: Definition): CompiledPipeline {
   const stages = new Map<string, StageInfo>()
-  for (const [name, s] of Object.entries(def.states)) {
+  for (const [name, s] of Object.entries(def.states as Record<string, StateShape>)) {
     stages.set(name, { name, agentRole: s.agent_role ?? null, isTerminal: s.terminal === true })
   }
   const transitions = def.transitions.map((t) => ({

@@ -7,10 +7,18 @@ export async function readBody(request: Request, limit: number): Promise<Buffer>
   if (request.body === null) return Buffer.alloc(0)
   const chunks: Uint8Array[] = []
   let size = 0
-  for await (const chunk of request.body as unknown as AsyncIterable<Uint8Array>) {
-    size += chunk.byteLength
-    if (size > limit) throw tooLarge(limit)
-    chunks.push(chunk)
+  const reader = request.body.getReader()
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) break
+    size += value.byteLength
+    if (size > limit) {
+      // Release, never cancel: cancelling destroys the socket before the 413 is written (the client
+      // sees a reset). The adapter discards the unread rest and `connection: close` ends the exchange.
+      reader.releaseLock()
+      throw tooLarge(limit)
+    }
+    chunks.push(value)
   }
   return chunks.length === 1 ? Buffer.from(chunks[0].buffer, chunks[0].byteOffset, chunks[0].byteLength) : Buffer.concat(chunks)
 }

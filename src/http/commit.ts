@@ -11,6 +11,8 @@ export type CommitOptions = {
   recordBody?: (reply: Reply) => string | null
   /** Turns a stored answer into the replayed one, inside the same transaction (claims rotate the token). */
   replay?: (stored: Reply) => Reply
+  /** False for changes that cannot make work claimable (claims): waiting claims are not retried. */
+  wakesWaiters?: boolean
 }
 
 export type Commit = (input: Input, change: () => Reply, options?: CommitOptions) => Promise<Reply>
@@ -19,30 +21,32 @@ export type Commit = (input: Input, change: () => Reply, options?: CommitOptions
  * Runs a write route's change in one transaction together with its Idempotency-Key record, so a change
  * and the record of its answer are committed, or rolled back, as one. A failed change stores nothing:
  * a retry of a 4xx runs again. The record is looked up inside the transaction, so two concurrent
- * requests with one key cannot both run.
+ * requests with one key cannot both run. After each commit, `onCommitted` lets waiting claims retry.
  */
-export function createCommit(writer: Writer, records: IdempotencyStore, clock: Clock): Commit {
-  return (input, change, options = {}) => {
+export function createCommit(writer: Writer, records: IdempotencyStore, clock: Clock, onCommitted: () => void): Commit {
+  return async (input, change, options = {}) => {
     const key = input.idempotencyKey
-    if (key === null) return writer.run(change)
-    const tuple = { key, method: input.method, path: input.rawPath }
-    const requestHash = sha256(input.body ?? Buffer.alloc(0))
-    return writer.run(() => {
-      const stored = records.find(tuple)
+    const reply = key === null
+      ? await writer.run(change)
+      : await writer.run(() => changeOnce({ key, method: input.method, path: input.rawPath }, sha256(input.body ?? Buffer.alloc(0))))
+    if (options.wakesWaiters !== false) onCommitted()
+    return reply
+
+    function changeOnce(tuple: { key: string; method: string; path: string }, requestHash: Buffer): Reply {
+      const stored = records.find(tuple, clock.now())
       if (stored !== undefined) {
         if (!hashesEqual(stored.request_hash, requestHash)) {
           throw new AppError('idempotency_conflict', 409, 'Idempotency-Key was reused with a different request body')
         }
-        const reply = { status: stored.status, body: stored.body }
-        return options.replay ? options.replay(reply) : reply
+        const replayed = { status: stored.status, body: stored.body }
+        return options.replay ? options.replay(replayed) : replayed
       }
-      const reply = change()
-      if (reply.status >= 200 && reply.status < 300) {
-        const body = options.recordBody ? options.recordBody(reply) : reply.body
-        const keep = options.recordBody ? body !== null : true
-        if (keep) records.save(tuple, requestHash, reply.status, body, clock.now())
+      const fresh = change()
+      if (fresh.status >= 200 && fresh.status < 300) {
+        const body = options.recordBody ? options.recordBody(fresh) : fresh.body
+        if (!options.recordBody || body !== null) records.save(tuple, requestHash, fresh.status, body, clock.now())
       }
-      return reply
-    })
+      return fresh
+    }
   }
 }

@@ -24,9 +24,9 @@ export function runJson(r: RunRow): string {
     `"agent_id":${s(r.agent_id)},"agent_role":${s(r.agent_role)},"started_at_ms":${r.started_at_ms},"ended_at_ms":${r.ended_at_ms}}`
 }
 
-/** GET /runs/{id}: the run plus what it reported. */
-export function runDetailJson(r: RunRow): string {
-  return `${runJson(r).slice(0, -1)},"usage":${r.usage_json},"error":${s(r.error_text)}}`
+/** GET /runs/{id}: the run plus what it reported, and how many trace spans name it. */
+export function runDetailJson(r: RunRow, spanCount: number): string {
+  return `${runJson(r).slice(0, -1)},"usage":${r.usage_json},"error":${s(r.error_text)},"span_count":${spanCount}}`
 }
 
 export function assignmentJson(a: AssignmentRow, withTaskId: boolean): string {

@@ -10,6 +10,13 @@ export function rawJson(status: number, text: string): Reply {
   return { status, body: text }
 }
 
+/** A non-JSON answer (OTLP protobuf). Never recorded for Idempotency-Key replays: build it from a JSON Reply. */
+export type BinaryReply = { status: number; body: Uint8Array<ArrayBuffer>; headers: Record<string, string> }
+
+export function binary(status: number, body: Uint8Array<ArrayBuffer>, contentType: string): BinaryReply {
+  return { status, body, headers: { 'content-type': contentType } }
+}
+
 export function noContent(): Reply {
   return { status: 204, body: null }
 }

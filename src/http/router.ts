@@ -7,7 +7,7 @@ import { errorJson } from '../domain/errors.ts'
 import { secretsEqual } from '../domain/token.ts'
 import { readBody } from './body.ts'
 import { decodeComponent, parseQuery } from './validate.ts'
-import type { Reply } from './reply.ts'
+import type { BinaryReply, Reply } from './reply.ts'
 
 export type ServerContext = { req?: IncomingMessage }
 type Matched = { route: Route; params: Record<string, string> }
@@ -38,16 +38,22 @@ export function createRouter(routes: Route[], app: App) {
     return matcher.fetch({ method, url: `http://docket${path}`, params: {} })
   }
 
-  function allowedMethods(path: string): string[] {
+  /** The methods a path answers, and whether it is a public path (itty keeps routes in the order added). */
+  function methodsOf(path: string): { allowed: string[]; isPublic: boolean } {
     const allowed = new Set<string>()
-    for (const [method, pattern] of matcher.routes) if (pattern.test(path)) allowed.add(method as string)
+    let isPublic = false
+    matcher.routes.forEach(([method, pattern], i) => {
+      if (!pattern.test(path)) return
+      allowed.add(method as string)
+      isPublic ||= routes[i].access === 'public'
+    })
     if (allowed.has('GET')) allowed.add('HEAD')
-    return [...allowed].sort()
+    return { allowed: [...allowed].sort(), isPublic }
   }
 
   async function handle(request: Request, ctx: ServerContext): Promise<Response> {
     const isHead = request.method === 'HEAD'
-    let reply: Reply
+    let reply: Reply | BinaryReply
     try {
       reply = await dispatch(request, ctx, isHead ? 'GET' : request.method)
     } catch (err) {
@@ -56,7 +62,7 @@ export function createRouter(routes: Route[], app: App) {
     return toResponse(reply, isHead)
   }
 
-  async function dispatch(request: Request, ctx: ServerContext, method: string): Promise<Reply> {
+  async function dispatch(request: Request, ctx: ServerContext, method: string): Promise<Reply | BinaryReply> {
     const target = ctx.req?.url ?? request.url.slice(request.url.indexOf('/', 8))
     const q = target.indexOf('?')
     const rawPath = q < 0 ? target : target.slice(0, q)
@@ -68,8 +74,8 @@ export function createRouter(routes: Route[], app: App) {
 
     const matched = METHODS.has(method) ? await match(method, path) : undefined
     if (matched === undefined) {
-      if (!isApiAuthorized) throw unauthorized()
-      const allowed = allowedMethods(path)
+      const { allowed, isPublic } = methodsOf(path)
+      if (!isApiAuthorized && !isPublic) throw unauthorized()
       if (allowed.length === 0) throw new AppError('not_found', 404, 'Not found')
       throw new AppError('method_not_allowed', 405, `Method ${method} not allowed`, undefined, { allow: allowed.join(', ') })
     }
@@ -117,9 +123,11 @@ function errorReply(err: unknown, app: App): Reply {
   return { status: 500, body: errorJson('internal_error', 'Internal server error') }
 }
 
-function toResponse(reply: Reply, isHead: boolean): Response {
+function toResponse(reply: Reply | BinaryReply, isHead: boolean): Response {
   // A fresh headers object per response: the adapter writes content-length into it.
   const headers: Record<string, string> = reply.body === null ? {} : { 'content-type': JSON_TYPE }
   if (reply.headers) Object.assign(headers, reply.headers)
+  // HEAD announces the length GET would send; without it Node closes the keep-alive connection.
+  if (isHead && reply.body !== null) headers['content-length'] = String(Buffer.byteLength(reply.body))
   return new Response(isHead || reply.body === null ? null : reply.body, { status: reply.status, statusText: STATUS_CODES[reply.status], headers })
 }

@@ -33,6 +33,11 @@ export function body<S extends v.GenericSchema>(schema: S, raw: Buffer | null): 
   return check(schema, parseJsonObject(raw))
 }
 
+/** For routes whose body may be left out: no body means `{}`; a body that is sent must be a valid object. */
+export function optionalBody<S extends v.GenericSchema>(schema: S, raw: Buffer | null): v.InferOutput<S> {
+  return check(schema, raw === null || raw.length === 0 ? {} : parseJsonObject(raw))
+}
+
 function issuePath(prefix: string, issue: v.BaseIssue<unknown>): string {
   let path = prefix
   for (const item of issue.path ?? []) {
@@ -49,15 +54,19 @@ export function parseQuery(raw: string): Record<string, string> {
   for (const pair of raw.split('&')) {
     if (pair === '') continue
     const eq = pair.indexOf('=')
-    const key = decodeComponent(eq < 0 ? pair : pair.slice(0, eq), 'query')
-    if (!(key in query)) query[key] = eq < 0 ? '' : decodeComponent(pair.slice(eq + 1), `query.${key}`)
+    const key = decodeComponent(plusToSpace(eq < 0 ? pair : pair.slice(0, eq)), 'query')
+    if (!(key in query)) query[key] = eq < 0 ? '' : decodeComponent(plusToSpace(pair.slice(eq + 1)), `query.${key}`)
   }
   return query
 }
 
+// `+` means a space in a query (form encoding) but is a literal `+` in a path segment (R§3.1).
+const plusToSpace = (text: string) => text.replaceAll('+', ' ')
+
+/** Percent-decodes once; malformed escapes or invalid UTF-8 → 400 naming `where`. */
 export function decodeComponent(text: string, where: string): string {
   try {
-    return decodeURIComponent(text.replaceAll('+', ' '))
+    return decodeURIComponent(text)
   } catch {
     throw validationError([{ path: where, message: 'invalid percent-encoding' }])
   }

@@ -23,6 +23,12 @@ export function createDependencyStore(db: Db, tasks: TaskStore) {
     SELECT 1 FROM up WHERE id = @to LIMIT 1`).pluck()
   const shiftOpen = db.prepare('UPDATE tasks SET open_dependencies = open_dependencies + ? WHERE id = ?')
 
+  /** The one way an edge is written: the downstream task gains an open dependency unless upstream is done. */
+  function link(taskId: string, dependsOn: string, nowMs: number): void {
+    insertEdge.run(taskId, dependsOn, nowMs)
+    if (!tasks.isResolved(dependsOn)) shiftOpen.run(1, taskId)
+  }
+
   return {
     add(taskId: string, dependsOn: string, nowMs: number): void {
       if (taskId === dependsOn) throw new AppError('invalid_dependency', 400, 'Task cannot depend on itself')
@@ -32,8 +38,22 @@ export function createDependencyStore(db: Db, tasks: TaskStore) {
       if (reaches.get({ from: dependsOn, to: taskId }) !== undefined) {
         throw new AppError('dependency_cycle', 400, `Task ${dependsOn} already depends on ${taskId}, directly or through other tasks`)
       }
-      insertEdge.run(taskId, dependsOn, nowMs)
-      if (!tasks.isResolved(dependsOn)) shiftOpen.run(1, taskId)
+      link(taskId, dependsOn, nowMs)
+    },
+
+    /**
+     * The edges of a task being created (R§10.2 codes): each upstream must exist and be listed once.
+     * Nothing depends on a new task yet, so these edges cannot close a cycle.
+     */
+    addAtCreate(taskId: string, dependsOn: readonly string[], nowMs: number): void {
+      const seen = new Set<string>()
+      dependsOn.forEach((dep, i) => {
+        const path = `dependencies[${i}]`
+        if (seen.has(dep)) throw new AppError('duplicate_dependency', 409, 'Dependency already exists', [{ path, message: 'listed twice' }])
+        seen.add(dep)
+        if (tasks.get(dep) === undefined) throw new AppError('task_not_found', 404, 'Dependency task not found', [{ path, message: 'Dependency task not found' }])
+        link(taskId, dep, nowMs)
+      })
     },
 
     remove(taskId: string, dependsOn: string): void {

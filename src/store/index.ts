@@ -11,6 +11,7 @@ import { createLeaseStore } from './leases.ts'
 import { createOutcomeStore } from './outcomes.ts'
 import { createArtifactStore } from './artifacts.ts'
 import { createOpsStore } from './ops.ts'
+import { createSpanStore } from './spans.ts'
 
 export type Store = ReturnType<typeof createStore>
 
@@ -32,5 +33,6 @@ export function createStore(db: Db) {
     outcomes: createOutcomeStore(db, tasks, events),
     artifacts: createArtifactStore(db),
     ops: createOpsStore(db),
+    spans: createSpanStore(db),
   }
 }

@@ -44,8 +44,11 @@ export function createOutcomeStore(db: Db, tasks: TaskStore, events: EventStore)
   const end = (run: RunRow, status: string, nowMs: number, usage: unknown = undefined, error: string | null = null) =>
     endRun.run({ id: run.id, status, now: nowMs, usage: usage === undefined ? null : JSON.stringify(usage ?? {}), error })
 
-  /** A failed or expired attempt: retry after the task's delay, or dead-letter once attempts run out. */
-  function recordFailedAttempt(run: RunRow, nowMs: number): void {
+  /**
+   * A failed or expired attempt: retry after the task's delay, or dead-letter once attempts run out.
+   * Returns when the task becomes claimable again, or null when it was dead-lettered.
+   */
+  function recordFailedAttempt(run: RunRow, nowMs: number): number | null {
     const failedAttempts = releaseFailed.get({ id: run.task_id, now: nowMs }) as number
     const task = tasks.get(run.task_id)!
     const next = afterFailedAttempt({ maxAttempts: task.max_attempts, retryDelayMs: task.retry_delay_ms }, failedAttempts, nowMs)
@@ -55,7 +58,7 @@ export function createOutcomeStore(db: Db, tasks: TaskStore, events: EventStore)
         reason: 'retry_scheduled', failed_attempts: failedAttempts, retry_delay_ms: task.retry_delay_ms,
         next_eligible_at_ms: next.nextEligibleAtMs,
       }, nowMs)
-      return
+      return next.nextEligibleAtMs
     }
     deadLetterStmt.run({ id: task.id, reason: 'max_attempts_exceeded', now: nowMs })
     const stage = task.dead_letter_stage !== null && tasks.pipelineOf(task).stages.has(task.dead_letter_stage) ? task.dead_letter_stage : null
@@ -63,6 +66,7 @@ export function createOutcomeStore(db: Db, tasks: TaskStore, events: EventStore)
     events.append(run.id, 'dead_letter', {
       reason: 'max_attempts_exceeded', failed_attempts: failedAttempts, from_stage: task.stage, dead_letter_stage: stage,
     }, nowMs)
+    return null
   }
 
   return {
@@ -87,22 +91,24 @@ export function createOutcomeStore(db: Db, tasks: TaskStore, events: EventStore)
       return { previous_stage: task.stage, new_stage: t.to, trigger: t.trigger }
     },
 
-    /** The agent gave up on its run (R§17). */
-    fail(run: RunRow, error: string, usage: unknown, nowMs: number): void {
+    /** The agent gave up on its run (R§17). Returns when the task is retried, or null if dead-lettered. */
+    fail(run: RunRow, error: string, usage: unknown, nowMs: number): number | null {
       if (run.status !== 'running') throw new AppError('conflict', 409, 'Run is not in running state')
       end(run, 'failed', nowMs, usage, error)
-      recordFailedAttempt(run, nowMs)
+      return recordFailedAttempt(run, nowMs)
     },
 
-    /** Runs whose lease ran out become stale and count as failed attempts. Returns how many were reaped. */
-    expireDue(nowMs: number, max = 500): number {
+    /** Runs whose lease ran out become stale and count as failed attempts; returns their retry times. */
+    expireDue(nowMs: number, max = 500): { reaped: number; retryAtMs: number[] } {
       const due = expiredRuns.all(nowMs, max)
+      const retryAtMs: number[] = []
       for (const run of due) {
         end(run, 'stale', nowMs)
         events.append(run.id, 'lease_expired', { lease_expires_at_ms: run.lease_expires_at_ms }, nowMs)
-        recordFailedAttempt(run, nowMs)
+        const retryAt = recordFailedAttempt(run, nowMs)
+        if (retryAt !== null) retryAtMs.push(retryAt)
       }
-      return due.length
+      return { reaped: due.length, retryAtMs }
     },
 
     /** Takes a task out of play for good; its running run (if any) is canceled and its lease revoked. */

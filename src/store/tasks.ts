@@ -34,7 +34,6 @@ export type NewTask = {
   priority?: number | null
   metadata?: unknown
   retry_policy?: { max_attempts?: number | null; retry_delay_ms?: number | null; dead_letter_stage?: string | null } | null
-  dependencies?: string[] | null
   not_before_ms?: number | null
 }
 
@@ -45,12 +44,11 @@ export type TaskStore = ReturnType<typeof createTaskStore>
 export function createTaskStore(db: Db, pipelines: PipelineStore) {
   const insert = db.prepare(`
     INSERT INTO tasks (id, pipeline_id, stage, title, description, priority, metadata_json, task_version,
-      next_eligible_at_ms, max_attempts, retry_delay_ms, dead_letter_stage, open_dependencies, created_at_ms, updated_at_ms)
+      next_eligible_at_ms, max_attempts, retry_delay_ms, dead_letter_stage, created_at_ms, updated_at_ms)
     VALUES (@id, @pipeline_id, @stage, @title, @description, @priority, @metadata_json, 1,
-      @next_eligible_at_ms, @max_attempts, @retry_delay_ms, @dead_letter_stage, @open_dependencies, @now, @now)`)
+      @next_eligible_at_ms, @max_attempts, @retry_delay_ms, @dead_letter_stage, @now, @now)`)
   const byId = db.prepare<[string], TaskRow>('SELECT * FROM tasks WHERE id = ?')
   const placeOf = db.prepare<[string], { pipeline_id: string; stage: string }>('SELECT pipeline_id, stage FROM tasks WHERE id = ?')
-  const insertEdge = db.prepare('INSERT INTO task_dependencies (task_id, depends_on_task_id, created_at_ms) VALUES (?, ?, ?)')
   const shiftDependents = db.prepare(`
     UPDATE tasks SET open_dependencies = open_dependencies + @delta
     WHERE id IN (SELECT task_id FROM task_dependencies WHERE depends_on_task_id = @id)`)
@@ -96,17 +94,10 @@ export function createTaskStore(db: Db, pipelines: PipelineStore) {
       return place !== undefined && isTerminalStage(pipelines.compiled(place.pipeline_id)!, place.stage)
     },
 
-    /** Creates one task with its dependency edges; the caller's transaction makes it atomic. */
+    /** Creates one task (its dependencies are added by the dependency store, in the caller's transaction). */
     create(t: NewTask, nowMs: number): string {
       const pipeline = pipelines.compiled(t.pipeline_id)
       if (pipeline === undefined) throw fieldError('pipeline_not_found', 'Pipeline not found', 'pipeline_id')
-      const deps = t.dependencies ?? []
-      let open = 0
-      deps.forEach((dep, i) => {
-        if (deps.indexOf(dep) !== i) throw new AppError('duplicate_dependency', 409, 'Dependency already exists', [{ path: `dependencies[${i}]`, message: 'listed twice' }])
-        if (placeOf.get(dep) === undefined) throw fieldError('task_not_found', 'Dependency task not found', `dependencies[${i}]`)
-        if (!store.isResolved(dep)) open += 1
-      })
       const policy = t.retry_policy ?? {}
       if (policy.dead_letter_stage != null && !pipeline.stages.has(policy.dead_letter_stage)) {
         throw validationError([{ path: 'retry_policy.dead_letter_stage', message: `names no stage of the pipeline: ${policy.dead_letter_stage}` }])
@@ -124,10 +115,8 @@ export function createTaskStore(db: Db, pipelines: PipelineStore) {
         max_attempts: policy.max_attempts ?? null,
         retry_delay_ms: policy.retry_delay_ms ?? 0,
         dead_letter_stage: policy.dead_letter_stage ?? null,
-        open_dependencies: open,
         now: nowMs,
       })
-      for (const dep of deps) insertEdge.run(id, dep, nowMs)
       return id
     },
 

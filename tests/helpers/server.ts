@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { AddressInfo } from 'node:net'
 import { createApp, type AppConfig } from '../../src/app.ts'
-import { manualClock, type ManualClock } from '../../src/clock.ts'
+import { manualClock, systemClock, type ManualClock } from '../../src/clock.ts'
 import { closeDb, openDb, type Db } from '../../src/store/db.ts'
 import { silentLog } from '../../src/log.ts'
 
@@ -21,10 +21,11 @@ export type TestServer = {
 }
 
 /** A real Docket on an ephemeral port over a temp SQLite file, with a manual clock. */
-export async function startServer(config: Partial<AppConfig> = {}): Promise<TestServer> {
+export async function startServer(config: Partial<AppConfig> = {}, options: { realTime?: boolean } = {}): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'docket-test-'))
   const db = openDb(join(dir, 'docket.db'))
-  const clock = manualClock()
+  // Long-poll tests need time to pass by itself; everything else moves a manual clock.
+  const clock: ManualClock = options.realTime ? { ...systemClock, advance: () => {}, set: () => {} } : manualClock()
   const docket = createApp({ db, clock, log: silentLog, config, autoReap: false })
   const server: Server = createServer(docket.handler)
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))

@@ -44,6 +44,31 @@ test('each broken definition rule is named in details', async ({ s }) => {
   }
 })
 
+test('arrays are not objects: a state, a transition or the states map given as an array is rejected', async ({ s }) => {
+  const cases: Array<[unknown, string]> = [
+    [{ initial: 'a', states: { a: [], b: { terminal: true } }, transitions: [{ from: 'a', to: 'b', trigger: 't' }] }, 'definition.states["a"]'],
+    [{ initial: 'a', states: [{ terminal: true }], transitions: [{ from: 'a', to: 'b', trigger: 't' }] }, 'definition.states'],
+    [{ ...def(), transitions: [[]] }, 'definition.transitions[0]'],
+    [[], 'definition'],
+  ]
+  for (const [definition, path] of cases) {
+    const res = expectError(await s.request('POST', '/pipelines', { name: unique('bad'), definition }), 400, 'validation_failed')
+    assert.ok(res.body.error.details.some((d: { path: string }) => d.path === path), `${path} not in ${res.text}`)
+  }
+})
+
+test('states named constructor, prototype and __proto__ are ordinary stages', async ({ s }) => {
+  const definition = JSON.parse(`{"initial":"constructor","states":{"constructor":{"agent_role":"${unique('r')}"},
+    "prototype":{"agent_role":"${unique('r')}"},"__proto__":{"terminal":true}},
+    "transitions":[{"from":"constructor","to":"prototype","trigger":"a"},{"from":"prototype","to":"__proto__","trigger":"b"}]}`)
+  const id = await createPipeline(s, definition)
+  assert.equal(Object.keys(expectStatus(await s.request('GET', `/pipelines/${id}`), 200).body.definition.states), ['constructor', 'prototype', '__proto__'])
+  const task = expectStatus(await s.request('POST', '/tasks', { pipeline_id: id, title: 't', description: 'd', retry_policy: { dead_letter_stage: '__proto__' } }), 201).body.id
+  const detail = expectStatus(await s.request('GET', `/tasks/${task}`), 200).body
+  assert.is(detail.stage, 'constructor')
+  assert.equal(detail.available_transitions, [{ trigger: 'a', to: 'prototype', required_gates: [] }])
+})
+
 test('malformed, non-object and empty bodies are 400 invalid_json', async ({ s }) => {
   for (const body of ['{', '[]', '"x"', '', 'null']) {
     expectError(await s.request('POST', '/pipelines', body), 400, 'invalid_json')

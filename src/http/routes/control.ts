@@ -1,22 +1,17 @@
 // Operator actions: cancel and requeue a task, pause and resume a pipeline (SPEC §6–7).
 import * as v from 'valibot'
 import { post, type Route } from '../route.ts'
-import { check, parseJsonObject } from '../validate.ts'
+import { optionalBody } from '../validate.ts'
 import { rawJson } from '../reply.ts'
 import { pipelineJson, taskJson } from '../render.ts'
-import type { Input } from '../route.ts'
 
 const Cancel = v.object({ reason: v.nullish(v.string()) })
 const Requeue = v.object({ stage: v.nullish(v.string()) })
-
-/** These bodies are optional: no body is the same as `{}`. */
-function optionalBody<S extends v.GenericSchema>(schema: S, input: Input): v.InferOutput<S> {
-  return check(schema, input.body === null || input.body.length === 0 ? {} : parseJsonObject(input.body))
-}
+const NoFields = v.object({})
 
 export const controlRoutes: Route[] = [
   post('/tasks/:id/cancel', (input, app) => {
-    const req = optionalBody(Cancel, input)
+    const req = optionalBody(Cancel, input.body)
     return app.commit(input, () => {
       const task = app.store.tasks.require(input.params.id)
       return rawJson(200, taskJson(app.store.outcomes.cancel(task, req.reason ?? null, app.clock.now())))
@@ -24,16 +19,20 @@ export const controlRoutes: Route[] = [
   }),
 
   post('/tasks/:id/requeue', (input, app) => {
-    const req = optionalBody(Requeue, input)
+    const req = optionalBody(Requeue, input.body)
     return app.commit(input, () => {
       const task = app.store.tasks.require(input.params.id)
       return rawJson(200, taskJson(app.store.outcomes.requeue(task, req.stage ?? null, app.clock.now())))
     })
   }),
 
-  post('/pipelines/:id/pause', (input, app) =>
-    app.commit(input, () => rawJson(200, pipelineJson(app.store.pipelines.setPaused(input.params.id, true))))),
+  post('/pipelines/:id/pause', (input, app) => {
+    optionalBody(NoFields, input.body)
+    return app.commit(input, () => rawJson(200, pipelineJson(app.store.pipelines.setPaused(input.params.id, true))))
+  }),
 
-  post('/pipelines/:id/resume', (input, app) =>
-    app.commit(input, () => rawJson(200, pipelineJson(app.store.pipelines.setPaused(input.params.id, false))))),
+  post('/pipelines/:id/resume', (input, app) => {
+    optionalBody(NoFields, input.body)
+    return app.commit(input, () => rawJson(200, pipelineJson(app.store.pipelines.setPaused(input.params.id, false))))
+  }),
 ]

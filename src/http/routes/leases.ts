@@ -1,10 +1,11 @@
 import * as v from 'valibot'
 import { post, withAccess, type Route } from '../route.ts'
-import { body, check, parseJsonObject } from '../validate.ts'
+import { body, optionalBody } from '../validate.ts'
 import { json, noContent, rawJson, type Reply } from '../reply.ts'
 import { runJson, taskJson } from '../render.ts'
 import { runOfLeaseToken } from '../lease-auth.ts'
 import { requireLiveLease, type Claim } from '../../store/leases.ts'
+import type { CommitOptions } from '../commit.ts'
 
 export const LeaseTtl = v.pipe(v.number(), v.safeInteger(), v.minValue(1000), v.maxValue(86_400_000))
 
@@ -33,7 +34,7 @@ export function claimJson(c: Claim): string {
 }
 
 export const leaseRoutes: Route[] = [
-  post('/leases/claim', (input, app) => {
+  post('/leases/claim', async (input, app) => {
     const req = body(ClaimBody, input.body)
     const claimRequest = {
       agentId: req.agent_id,
@@ -41,25 +42,40 @@ export const leaseRoutes: Route[] = [
       ttlMs: req.lease_ttl_ms ?? 300_000,
       perState: perStateLimits(req.concurrency?.per_state),
     }
-    return app.commit(input, (): Reply => {
-      const now = app.clock.now()
-      // Lazily reap, so a claim never waits on the reaper's period to see work an expired lease freed.
-      app.store.outcomes.expireDue(now)
-      const claim = app.store.leases.claimNext(claimRequest, now)
-      return claim === null ? noContent() : rawJson(200, claimJson(claim))
-    }, {
+    let reaped = { reaped: 0, retryAtMs: [] as number[] }
+    const attempt = async () => {
+      const reply = await app.commit(input, (): Reply => {
+        const now = app.clock.now()
+        // Lazily reap, so a claim never waits on the reaper's period to see work an expired lease freed.
+        reaped = app.store.outcomes.expireDue(now)
+        const claim = app.store.leases.claimNext(claimRequest, now)
+        return claim === null ? noContent() : rawJson(200, claimJson(claim))
+      }, replayOptions)
+      if (reaped.reaped > 0) app.waiters.poke()
+      for (const at of reaped.retryAtMs) app.waiters.wakeAt(at)
+      return reply
+    }
+    const replayOptions: CommitOptions = {
+      wakesWaiters: false,
       // Plaintext tokens are never stored: a replay answers with the same lease and a fresh token.
       recordBody: (reply) => reply.status === 200 ? withToken(reply.body!, '') : null,
       replay: (stored) => {
         const { run } = JSON.parse(stored.body!)
         return rawJson(200, withToken(stored.body!, app.store.leases.rotateToken(run.id)))
       },
-    })
+    }
+    const waitMs = req.wait_ms ?? 0
+    // Agents already waiting for this role come first: a new claim queues behind them.
+    if (waitMs === 0 || !app.waiters.hasWaiters(claimRequest.role)) {
+      const reply = await attempt()
+      if (reply.status !== 204 || waitMs === 0) return reply
+    }
+    return app.waiters.wait(claimRequest.role, waitMs, input.signal, attempt)
   }),
 
   withAccess(post('/leases/:id/heartbeat', (input, app) => {
     const run = runOfLeaseToken(input, app, input.params.id, 'Missing or invalid Authorization header', 'Lease not found')
-    const req = input.body !== null && input.body.length > 0 ? check(HeartbeatBody, parseJsonObject(input.body)) : { lease_ttl_ms: null }
+    const req = optionalBody(HeartbeatBody, input.body)
     return app.commit(input, () => {
       const now = app.clock.now()
       const current = app.store.runs.get(run.id)!

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs'
 import { get, withAccess, type Route } from '../route.ts'
 import { json, rawJson } from '../reply.ts'
 
-const OPENAPI = readFileSync(new URL('../../../openapi.json', import.meta.url), 'utf8')
+// The file is kept readable; the wire gets compact JSON like every other answer.
+const OPENAPI = JSON.stringify(JSON.parse(readFileSync(new URL('../../../openapi.json', import.meta.url), 'utf8')))
 
 export const metaRoutes: Route[] = [
   withAccess(get('/health', (_input, app) => json(200, {

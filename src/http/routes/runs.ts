@@ -44,11 +44,12 @@ export const runRoutes: Route[] = [
     requireApiOrLease(input, app, input.params.id)
     const run = app.store.runs.get(input.params.id)
     if (run === undefined) throw new AppError('not_found', 404, 'Run not found')
-    return rawJson(200, runDetailJson(run))
+    return rawJson(200, runDetailJson(run, app.store.spans.spanCountOfRun(run.id)))
   }), 'api_or_lease'),
 
   withAccess(get('/runs/:id/events', (input, app) => {
     requireApiOrLease(input, app, input.params.id)
+    if (app.store.runs.get(input.params.id) === undefined) throw new AppError('not_found', 404, 'Run not found')
     const limit = queryLimit(input.query, 100)
     const rows = app.store.events.listOf(input.params.id, parseIdCursor(input.query.cursor) ?? 0, limit)
     return rawJson(200, pageJson(rows, limit, eventJson, (e) => String(e.id)))
@@ -81,13 +82,16 @@ export const runRoutes: Route[] = [
     })
   }), 'lease'),
 
-  withAccess(post('/runs/:id/fail', (input, app) => {
+  withAccess(post('/runs/:id/fail', async (input, app) => {
     const run = leaseRun(input, app)
     const req = body(Fail, input.body)
-    return app.commit(input, () => {
+    let retryAtMs: number | null = null
+    const reply = await app.commit(input, () => {
       const now = app.clock.now()
-      app.store.outcomes.fail(liveRun(app, run.id, now), req.error, req.usage, now)
+      retryAtMs = app.store.outcomes.fail(liveRun(app, run.id, now), req.error, req.usage, now)
       return json(200, { status: 'failed' })
     })
+    if (retryAtMs !== null) app.waiters.wakeAt(retryAtMs)
+    return reply
   }), 'lease'),
 ]

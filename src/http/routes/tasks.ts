@@ -1,6 +1,7 @@
 import * as v from 'valibot'
 import { get, post, type Route } from '../route.ts'
 import { body, Int, NonNegInt, queryLimit } from '../validate.ts'
+import { objectOf } from '../../domain/schema.ts'
 import { json, rawJson } from '../reply.ts'
 import { pageJson, parseIdCursor, parseTimeCursor } from '../pagination.ts'
 import { runJson, taskJson, assignmentJson } from '../render.ts'
@@ -13,7 +14,7 @@ export const TaskCreate = v.object({
   description: v.string(),
   priority: v.nullish(Int),
   metadata: v.optional(v.unknown()),
-  retry_policy: v.nullish(v.object({
+  retry_policy: v.nullish(objectOf({
     max_attempts: v.nullish(v.pipe(Int, v.minValue(1))),
     retry_delay_ms: v.nullish(NonNegInt),
     dead_letter_stage: v.nullish(v.string()),
@@ -30,6 +31,7 @@ type TaskInput = v.InferOutput<typeof TaskCreate>
 
 function createTask(app: App, t: TaskInput, nowMs: number): string {
   const id = app.store.tasks.create(t, nowMs)
+  app.store.dependencies.addAtCreate(id, t.dependencies ?? [], nowMs)
   if (t.assigned_agent_id != null) app.store.assignments.assign(id, t.assigned_agent_id, t.assigned_by ?? null, nowMs)
   return id
 }
@@ -44,15 +46,17 @@ function atItem(err: unknown, index: number): unknown {
 }
 
 export const taskRoutes: Route[] = [
-  post('/tasks', (input, app) => {
+  post('/tasks', async (input, app) => {
     const t = body(TaskCreate, input.body)
-    return app.commit(input, () => json(201, { id: createTask(app, t, app.clock.now()) }))
+    const reply = await app.commit(input, () => json(201, { id: createTask(app, t, app.clock.now()) }))
+    if (t.not_before_ms != null) app.waiters.wakeAt(t.not_before_ms)
+    return reply
   }),
 
-  post('/tasks/bulk', (input, app) => {
+  post('/tasks/bulk', async (input, app) => {
     const { tasks } = body(BulkCreate, input.body)
     if (tasks.length === 0) throw new AppError('invalid_request', 400, 'tasks list must not be empty')
-    return app.commit(input, () => {
+    const reply = await app.commit(input, () => {
       const now = app.clock.now()
       const ids = tasks.map((t, i) => {
         try {
@@ -63,6 +67,8 @@ export const taskRoutes: Route[] = [
       })
       return json(201, { ids })
     })
+    for (const t of tasks) if (t.not_before_ms != null) app.waiters.wakeAt(t.not_before_ms)
+    return reply
   }),
 
   get('/tasks', (input, app) => {

@@ -1,0 +1,88 @@
+import { get, post, type Handler, type Route } from '../route.ts'
+import { queryLimit } from '../validate.ts'
+import { binary, json, rawJson, type Reply } from '../reply.ts'
+import { pageJson, parseIdCursor } from '../pagination.ts'
+import { validationError } from '../../domain/errors.ts'
+import { decodeRequest, PROTOBUF_TYPE } from '../../otlp/decode.ts'
+import { exportTraceServiceResponse } from '../../otlp/response.ts'
+import type { SpanRow } from '../../store/spans.ts'
+
+type IngestAnswer = {
+  batch_id: number
+  accepted_spans: number
+  stored: 'json' | 'protobuf' | 'blob'
+  /** OTLP/JSON's ExportTraceServiceResponse field, present only when spans were rejected. */
+  partialSuccess?: { rejectedSpans: string; errorMessage: string }
+}
+
+/**
+ * The answer is built as JSON inside the transaction (so an Idempotency-Key replay has it too), then turned
+ * into a protobuf ExportTraceServiceResponse for a decoded protobuf request: exporters decode the body in
+ * the format they sent and warn otherwise.
+ */
+const ingest: Handler = async (input, app) => {
+  const decoded = await decodeRequest(input.body ?? Buffer.alloc(0), input.headers, app.config.maxBodyBytes)
+  const reply = await app.commit(input, () => {
+    const { spans } = app.store
+    const now = app.clock.now()
+    if (decoded.stored === 'blob') {
+      return json(200, { batch_id: spans.storeBlob(decoded.contentType, decoded.blob, now), accepted_spans: 0, stored: 'blob' })
+    }
+    const { result } = decoded
+    const answer: IngestAnswer = {
+      batch_id: spans.ingest(decoded.stored, decoded.contentType, result, now),
+      accepted_spans: result.spans.length,
+      stored: decoded.stored,
+    }
+    if (result.rejected > 0) answer.partialSuccess = { rejectedSpans: String(result.rejected), errorMessage: result.rejectReason ?? '' }
+    return json(200, answer)
+  })
+  if (decoded.stored !== 'protobuf' || reply.status !== 200 || wantsJson(input.headers.get('accept'))) return reply
+  const answer = JSON.parse(reply.body!) as IngestAnswer
+  const partial = answer.partialSuccess
+  return binary(200, exportTraceServiceResponse(Number(partial?.rejectedSpans ?? 0), partial?.errorMessage ?? null), PROTOBUF_TYPE)
+}
+
+/** JSON only when asked for and protobuf is not also accepted (the exporters send no Accept at all). */
+function wantsJson(accept: string | null): boolean {
+  if (accept === null) return false
+  const a = accept.toLowerCase()
+  return a.includes('application/json') && !a.includes('protobuf')
+}
+
+const TRACE_ID = /^[0-9a-fA-F]{32}$/
+
+const hex = (b: Buffer | null) => (b === null ? 'null' : `"${b.toString('hex')}"`)
+const s = JSON.stringify
+
+/** Stored JSON columns are spliced in as they are: they were produced by JSON.stringify at ingest. */
+function spanJson(r: SpanRow): string {
+  return `{"trace_id":${hex(r.trace_id)},"span_id":${hex(r.span_id)},"parent_span_id":${hex(r.parent_span_id)},` +
+    `"name":${s(r.name)},"kind":${r.kind},"start_time_unix_nano":"${r.start_time_unix_nano}",` +
+    `"end_time_unix_nano":"${r.end_time_unix_nano}","status_code":${r.status_code},"status_message":${s(r.status_message)},` +
+    `"attributes":${r.attributes_json},"resource_attributes":${r.resource_attributes_json},` +
+    `"scope_name":${s(r.scope_name)},"scope_version":${s(r.scope_version)},"run_id":${s(r.run_id)},"task_id":${s(r.task_id)},` +
+    `"trace_state":${s(r.trace_state)},"flags":${r.flags},"events":${r.events_json ?? '[]'},"links":${r.links_json ?? '[]'}}`
+}
+
+function listSpans(query: Record<string, string>, app: Parameters<Handler>[1]): Reply {
+  const limit = queryLimit(query, 100)
+  const traceId = query.trace_id
+  if (traceId !== undefined && !TRACE_ID.test(traceId)) {
+    throw validationError([{ path: 'query.trace_id', message: 'must be 32 hexadecimal characters' }])
+  }
+  const rows = app.store.spans.list({
+    runId: query.run_id,
+    taskId: query.task_id,
+    traceId: traceId === undefined ? undefined : Buffer.from(traceId, 'hex'),
+    afterId: parseIdCursor(query.cursor) ?? 0,
+    limit,
+  })
+  return rawJson(200, pageJson(rows, limit, spanJson, (r) => String(r.id)))
+}
+
+export const otlpRoutes: Route[] = [
+  post('/v1/traces', ingest),
+  post('/otlp/v1/traces', ingest),
+  get('/spans', (input, app) => listSpans(input.query, app)),
+]

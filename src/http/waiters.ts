@@ -1,0 +1,142 @@
+import type { Reply } from './reply.ts'
+import type { Clock } from '../clock.ts'
+import { noContent } from './reply.ts'
+
+// setTimeout holds at most 2^31-1 ms; a later wake time re-arms when this one fires.
+const MAX_TIMER_MS = 2 ** 31 - 1
+
+type Waiter = {
+  attempt: () => Promise<Reply>
+  settle: (result: { reply?: Reply; error?: unknown }) => void
+  signal: AbortSignal
+}
+
+/**
+ * Long-poll claims. A claim with nothing to take waits here, in a FIFO per role, until a committed write
+ * may have made work claimable (poke), a scheduled eligibility time passes (wakeAt), or its deadline.
+ * Nothing polls the database: a poke retries the claim of the longest-waiting agent of each role, then
+ * the next, until one finds nothing.
+ */
+export function createWaiters(clock: Clock) {
+  const queues = new Map<string, Waiter[]>()
+  let isDraining = false
+  let isPoked = false
+  const wakeTimes: number[] = [] // sorted ascending; a timer is armed for the first
+  let wakeTimer: NodeJS.Timeout | undefined
+
+  function remove(role: string, w: Waiter): void {
+    const queue = queues.get(role)
+    const i = queue?.indexOf(w) ?? -1
+    if (i >= 0) queue!.splice(i, 1)
+    if (queue?.length === 0) queues.delete(role)
+  }
+
+  async function drain(): Promise<void> {
+    isDraining = true
+    try {
+      while (isPoked) {
+        isPoked = false
+        for (const [role, queue] of [...queues]) {
+          while (queue.length > 0) {
+            const w = queue[0]
+            // A client that went away must never be handed a lease.
+            if (w.signal.aborted) {
+              remove(role, w)
+              continue
+            }
+            let reply: Reply
+            try {
+              reply = await w.attempt()
+            } catch (error) {
+              remove(role, w)
+              w.settle({ error })
+              continue
+            }
+            if (reply.status === 204) break
+            remove(role, w)
+            w.settle({ reply })
+          }
+        }
+      }
+    } finally {
+      isDraining = false
+    }
+  }
+
+  function armWakeTimer(): void {
+    clearTimeout(wakeTimer)
+    if (wakeTimes.length === 0) return
+    wakeTimer = setTimeout(() => {
+      const now = clock.now()
+      while (wakeTimes.length > 0 && wakeTimes[0] <= now) wakeTimes.shift()
+      waiters.poke()
+      armWakeTimer()
+    }, Math.min(MAX_TIMER_MS, Math.max(0, wakeTimes[0] - clock.now()))).unref()
+  }
+
+  const waiters = {
+    /** Someone may have made work claimable: retry waiting claims soon (once per event-loop turn). */
+    poke(): void {
+      if (queues.size === 0) return
+      isPoked = true
+      if (!isDraining) setImmediate(() => void drain())
+    },
+
+    /** Work becomes claimable by the clock at `atMs` (a retry delay, not_before_ms). */
+    wakeAt(atMs: number): void {
+      if (atMs <= clock.now()) return waiters.poke()
+      const i = wakeTimes.findIndex((t) => t >= atMs)
+      if (wakeTimes[i] === atMs) return
+      wakeTimes.splice(i < 0 ? wakeTimes.length : i, 0, atMs)
+      if (i === 0 || wakeTimes.length === 1) armWakeTimer()
+    },
+
+    hasWaiters(role: string): boolean {
+      return queues.has(role)
+    },
+
+    count(): number {
+      let n = 0
+      for (const q of queues.values()) n += q.length
+      return n
+    },
+
+    /** Waits up to `waitMs` for `attempt` to find work; 204 at the deadline, on disconnect or on close. */
+    wait(role: string, waitMs: number, signal: AbortSignal, attempt: () => Promise<Reply>): Promise<Reply> {
+      return new Promise<Reply>((resolve, reject) => {
+        const w: Waiter = {
+          attempt,
+          signal,
+          settle: ({ reply, error }) => {
+            clearTimeout(deadline)
+            signal.removeEventListener('abort', onAbort)
+            if (error !== undefined) reject(error)
+            else resolve(reply ?? noContent())
+          },
+        }
+        const onAbort = () => {
+          remove(role, w)
+          w.settle({})
+        }
+        const deadline = setTimeout(onAbort, waitMs)
+        signal.addEventListener('abort', onAbort, { once: true })
+        const queue = queues.get(role)
+        if (queue === undefined) queues.set(role, [w])
+        else queue.push(w)
+        waiters.poke()
+      })
+    },
+
+    /** Shutdown: every waiting claim answers 204 now. */
+    close(): void {
+      clearTimeout(wakeTimer)
+      for (const [role, queue] of [...queues]) for (const w of [...queue]) {
+        remove(role, w)
+        w.settle({})
+      }
+    },
+  }
+  return waiters
+}
+
+export type Waiters = ReturnType<typeof createWaiters>

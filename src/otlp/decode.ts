@@ -1,0 +1,68 @@
+// An OTLP/HTTP trace export body → spans: undo Content-Encoding within the body limit, then decode by
+// Content-Type. JSON that does not parse is a 400; protobuf that does not decode, and any other content
+// type, is kept as a blob (nullTickets keeps every non-JSON body that way).
+import { promisify } from 'node:util'
+import * as zlib from 'node:zlib'
+import { AppError } from '../domain/errors.ts'
+import { tooLarge } from '../http/body.ts'
+import { parseJsonObject } from '../http/validate.ts'
+import { decodeJson } from './json.ts'
+import { decodeProtobuf } from './protobuf.ts'
+import { ProtobufError } from './wire.ts'
+import type { DecodedSpans } from './span.ts'
+
+export type Decoded =
+  | { stored: 'json' | 'protobuf'; contentType: string; result: DecodedSpans }
+  | { stored: 'blob'; contentType: string; blob: Buffer }
+
+export const JSON_TYPE = 'application/json'
+export const PROTOBUF_TYPE = 'application/x-protobuf'
+const PROTOBUF_TYPES = new Set([PROTOBUF_TYPE, 'application/protobuf'])
+
+type Inflate = (buf: Buffer, options: zlib.ZlibOptions) => Promise<Buffer>
+const INFLATERS: Record<string, Inflate> = {
+  gzip: promisify(zlib.gunzip),
+  'x-gzip': promisify(zlib.gunzip),
+  deflate: promisify(zlib.inflate),
+  br: promisify(zlib.brotliDecompress) as Inflate,
+}
+
+/** The media type without parameters, lower-cased; absent means protobuf, as in nullTickets. */
+export function mediaTypeOf(header: string | null): string {
+  if (header === null) return PROTOBUF_TYPE
+  const semi = header.indexOf(';')
+  return (semi < 0 ? header : header.slice(0, semi)).trim().toLowerCase()
+}
+
+/** Decompresses on the thread pool; the output may not exceed `limit` bytes either (a gzip bomb is a 413). */
+export async function inflate(body: Buffer, encoding: string | null, limit: number): Promise<Buffer> {
+  const name = encoding?.trim().toLowerCase() ?? ''
+  if (name === '' || name === 'identity') return body
+  const inflater = INFLATERS[name]
+  if (inflater === undefined) {
+    throw new AppError('unsupported_encoding', 415, `Content-Encoding ${name} is not supported (use gzip, deflate, br or identity)`)
+  }
+  try {
+    return await inflater(body, { maxOutputLength: limit })
+  } catch (err) {
+    if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') throw tooLarge(limit)
+    throw new AppError('invalid_encoding', 400, `Body is not valid ${name} data`)
+  }
+}
+
+export async function decodeRequest(body: Buffer, headers: Headers, limit: number): Promise<Decoded> {
+  const plain = await inflate(body, headers.get('content-encoding'), limit)
+  const contentType = mediaTypeOf(headers.get('content-type'))
+  if (contentType === JSON_TYPE) {
+    const request = parseJsonObject(plain)
+    return { stored: 'json', contentType, result: decodeJson(request) }
+  }
+  if (PROTOBUF_TYPES.has(contentType)) {
+    try {
+      return { stored: 'protobuf', contentType, result: decodeProtobuf(plain) }
+    } catch (err) {
+      if (!(err instanceof ProtobufError)) throw err
+    }
+  }
+  return { stored: 'blob', contentType, blob: plain }
+}

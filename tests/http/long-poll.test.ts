@@ -1,0 +1,114 @@
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import { performance } from 'node:perf_hooks'
+import { startServer, type TestServer } from '../helpers/server.ts'
+import { bearer, claim, createTask, expectStatus, singleStage, unique } from '../helpers/fixtures.ts'
+
+const test = suite<{ s: TestServer }>('long-poll claims', {} as { s: TestServer })
+test.before(async (ctx) => { ctx.s = await startServer({}, { realTime: true }) })
+test.after(async (ctx) => ctx.s.close())
+
+const waitClaim = (s: TestServer, role: string, waitMs: number, agent = unique('agent'), signal?: AbortSignal) =>
+  fetch(`${s.url}/leases/claim`, { method: 'POST', body: JSON.stringify({ agent_id: agent, agent_role: role, wait_ms: waitMs }), signal })
+
+const tick = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** Waits (bounded) until the server holds `n` waiting claims. */
+async function waitersReach(s: TestServer, n: number): Promise<void> {
+  for (let i = 0; i < 500 && s.docket.app.waiters.count() !== n; i++) await tick(5)
+  assert.is(s.docket.app.waiters.count(), n)
+}
+
+test('a waiting claim gets a task within 100 ms of its creation', async ({ s }) => {
+  const { pipelineId, role } = await singleStage(s)
+  const pending = waitClaim(s, role, 5_000)
+  await waitersReach(s, 1)
+  const created = performance.now()
+  const taskId = await createTask(s, pipelineId)
+  const res = await pending
+  const latency = performance.now() - created
+  assert.is(res.status, 200)
+  assert.is((await res.json()).task.id, taskId)
+  assert.ok(latency < 100, `took ${latency} ms`)
+})
+
+test('a waiting claim with nothing to find answers 204 after wait_ms', async ({ s }) => {
+  const { role } = await singleStage(s)
+  const started = performance.now()
+  const res = await waitClaim(s, role, 500)
+  const elapsed = performance.now() - started
+  assert.is(res.status, 204)
+  assert.ok(elapsed >= 480 && elapsed < 700, `took ${elapsed} ms`)
+})
+
+test('the longest-waiting claim gets the task first; each task goes to exactly one waiter', async ({ s }) => {
+  const { pipelineId, role } = await singleStage(s)
+  const first = waitClaim(s, role, 3_000, 'first')
+  await waitersReach(s, 1)
+  const rest = Array.from({ length: 9 }, (_, i) => waitClaim(s, role, 1_500, `later-${i}`))
+  await waitersReach(s, 10)
+  await createTask(s, pipelineId)
+  const winner = await first
+  assert.is(winner.status, 200)
+  assert.is((await winner.json()).run.agent_id, 'first')
+  for (let i = 0; i < 4; i++) await createTask(s, pipelineId)
+  const statuses = (await Promise.all(rest)).map((r) => r.status)
+  assert.is(statuses.filter((x) => x === 200).length, 4)
+  assert.is(statuses.filter((x) => x === 204).length, 5)
+})
+
+test('a client that disconnects while waiting never receives a lease', async ({ s }) => {
+  const { pipelineId, role } = await singleStage(s)
+  const abort = new AbortController()
+  const gone = waitClaim(s, role, 5_000, 'gone', abort.signal).catch(() => null)
+  await waitersReach(s, 1)
+  abort.abort()
+  await gone
+  await waitersReach(s, 0)
+  const taskId = await createTask(s, pipelineId)
+  const lease = (await claim(s, role))!
+  assert.is(lease.task.id, taskId)
+})
+
+test('work made claimable by a retry delay wakes a waiting claim when the delay ends', async ({ s }) => {
+  const { pipelineId, role } = await singleStage(s)
+  await createTask(s, pipelineId, { retry_policy: { retry_delay_ms: 300 } })
+  const lease = (await claim(s, role))!
+  const pending = waitClaim(s, role, 5_000)
+  await waitersReach(s, 1)
+  const failedAt = performance.now()
+  expectStatus(await s.request('POST', `/runs/${lease.run.id}/fail`, { error: 'x' }, bearer(lease.lease_token)), 200)
+  const res = await pending
+  const elapsed = performance.now() - failedAt
+  assert.is(res.status, 200)
+  assert.ok(elapsed >= 250 && elapsed < 800, `woke after ${elapsed} ms`)
+})
+
+test('resuming a paused pipeline wakes its waiting claims', async ({ s }) => {
+  const { pipelineId, role } = await singleStage(s)
+  await createTask(s, pipelineId)
+  expectStatus(await s.request('POST', `/pipelines/${pipelineId}/pause`), 200)
+  const pending = waitClaim(s, role, 5_000)
+  await waitersReach(s, 1)
+  expectStatus(await s.request('POST', `/pipelines/${pipelineId}/resume`), 200)
+  assert.is((await pending).status, 200)
+})
+
+test('1,000 waiting claims stay cheap: little memory, no CPU while idle', async ({ s }) => {
+  const { pipelineId, role } = await singleStage(s)
+  const rssBefore = process.memoryUsage().rss
+  const pending = Array.from({ length: 1_000 }, () => waitClaim(s, role, 4_000))
+  await waitersReach(s, 1_000)
+  const cpuBefore = process.cpuUsage()
+  await tick(500)
+  const idle = process.cpuUsage(cpuBefore)
+  const rssGrowthMb = (process.memoryUsage().rss - rssBefore) / 2 ** 20
+  // Loose bounds (client and server share this process); bench/ measures the server alone.
+  assert.ok(rssGrowthMb < 100, `RSS grew ${rssGrowthMb} MiB`)
+  assert.ok((idle.user + idle.system) / 1000 < 150, `idle CPU ${(idle.user + idle.system) / 1000} ms in 500 ms`)
+  for (let i = 0; i < 10; i++) await createTask(s, pipelineId)
+  const statuses = (await Promise.all(pending)).map((r) => r.status)
+  assert.is(statuses.filter((x) => x === 200).length, 10)
+})
+
+test.run()

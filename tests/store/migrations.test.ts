@@ -1,0 +1,83 @@
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import Database from 'better-sqlite3'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { closeDb, loadMigrations, migrate, openDb, type Db } from '../../src/store/db.ts'
+
+type Ctx = { dir: string }
+const test = suite<Ctx>('migrations', {} as Ctx)
+test.before((ctx) => { ctx.dir = mkdtempSync(join(tmpdir(), 'docket-migrations-')) })
+test.after((ctx) => rmSync(ctx.dir, { recursive: true, force: true }))
+
+let n = 0
+const fresh = (ctx: Ctx) => join(ctx.dir, `db-${++n}.sqlite`)
+
+/** Everything that makes up a schema: tables, indexes, triggers with their SQL, and the version. */
+function schemaOf(db: Db): unknown {
+  return {
+    version: db.pragma('user_version', { simple: true }),
+    objects: db.prepare("SELECT type, name, tbl_name, sql FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name").all(),
+  }
+}
+
+test('a new database is at the latest version', (ctx) => {
+  const db = openDb(fresh(ctx))
+  assert.is(db.pragma('user_version', { simple: true }), loadMigrations().length)
+  closeDb(db)
+})
+
+test('a database migrated block by block equals a fresh one', (ctx) => {
+  const migrations = loadMigrations()
+  const path = fresh(ctx)
+  // Each step is a separate start of an older Docket that knew only the first k blocks.
+  for (let k = 1; k <= migrations.length; k++) {
+    const older = new Database(path)
+    migrate(older, migrations.slice(0, k))
+    assert.is(older.pragma('user_version', { simple: true }), k)
+    older.close()
+  }
+  const reopened = new Database(path)
+  migrate(reopened, migrations)
+  const db = openDb(fresh(ctx))
+  assert.equal(schemaOf(reopened), schemaOf(db))
+  reopened.close()
+  closeDb(db)
+})
+
+test('re-opening a database changes nothing and keeps its rows', (ctx) => {
+  const path = fresh(ctx)
+  const first = openDb(path)
+  first.prepare("INSERT INTO pipelines (id, name, definition_json, created_at_ms) VALUES ('p', 'n', '{}', 1)").run()
+  const before = schemaOf(first)
+  closeDb(first)
+  const second = openDb(path)
+  assert.equal(schemaOf(second), before)
+  assert.is(second.prepare('SELECT count(*) FROM pipelines').pluck().get(), 1)
+  closeDb(second)
+})
+
+test('a database newer than this Docket is refused', (ctx) => {
+  const path = fresh(ctx)
+  const raw = new Database(path)
+  raw.pragma(`user_version = ${loadMigrations().length + 1}`)
+  raw.close()
+  assert.throws(() => openDb(path), /newer/)
+})
+
+test('schema.sql blocks must be numbered in order', () => {
+  assert.throws(() => loadMigrations('-- @migration 1: a\nSELECT 1;\n-- @migration 3: c\nSELECT 1;\n'), /out of order/)
+  assert.equal(loadMigrations('-- @migration 1: a\nSELECT 1;\n').map((m) => [m.version, m.name]), [[1, 'a']])
+})
+
+test('a failing block leaves the database at the previous version', (ctx) => {
+  const db = new Database(fresh(ctx))
+  const broken = [...loadMigrations(), { version: loadMigrations().length + 1, name: 'broken', sql: 'CREATE TABLE zz (a); SELECT * FROM nowhere;' }]
+  assert.throws(() => migrate(db, broken))
+  assert.is(db.pragma('user_version', { simple: true }), broken.length - 1)
+  assert.is(db.prepare("SELECT count(*) FROM sqlite_schema WHERE name = 'zz'").pluck().get(), 0)
+  db.close()
+})
+
+test.run()
