@@ -38,7 +38,8 @@ export function seedDatabase(dbPath: string, plan: SeedPlan): { seconds: number 
         db.transaction(() => {
           const now = Date.now()
           for (let i = done; i < Math.min(count, done + CHUNK); i++) {
-            store.tasks.create({ pipeline_id: pipelineId, title: `task ${i}`, description: 'bench', ...fields }, now)
+            const id = store.tasks.create({ pipeline_id: pipelineId, title: `task ${i}`, description: 'bench', priority: fields.priority }, now)
+            if (fields.dependencies) store.dependencies.addAtCreate(id, fields.dependencies, now)
           }
         }).immediate()
       }
@@ -53,6 +54,9 @@ export function seedDatabase(dbPath: string, plan: SeedPlan): { seconds: number 
       insert(measured, plan.blocked, { priority: 10, dependencies: [upstream] })
     }
     insert(measured, plan.queued, {})
+    // The stores' API moves; a seed that silently stopped blocking would make the blocked case meaningless.
+    const blocked = db.prepare('SELECT count(*) FROM tasks WHERE open_dependencies > 0').pluck().get()
+    if (blocked !== (plan.blocked ?? 0)) throw new Error(`seeded ${blocked} blocked tasks, expected ${plan.blocked ?? 0}`)
   } finally {
     closeDb(db)
   }
