@@ -11,11 +11,18 @@ export type DocketProcess = {
   stop(): Promise<void>
 }
 
+export type StartOptions = {
+  /** Fills the database file before Docket opens it (e.g. a million tasks written directly with better-sqlite3). */
+  prepareDb?(dbPath: string): void | Promise<void>
+  /** Names the process in --profile output. */
+  label?: string
+}
+
 export type BenchContext = {
   /** A short run: smaller counts, same shape, for CI-like smoke runs (npm run bench -- --quick). */
   quick: boolean
   /** Starts Docket (node src/server.ts) with extra CLI flags, e.g. ['--durability', 'full']. */
-  startDocket(extraArgs?: string[]): Promise<DocketProcess>
+  startDocket(extraArgs?: string[], options?: StartOptions): Promise<DocketProcess>
   log(message: string): void
 }
 

@@ -1,0 +1,135 @@
+// npm run bench [-- --quick] [-- --only cycle,scale] [-- --profile]
+// Runs each workload in bench/workloads/ against Docket started as a child process, prints a table and
+// writes bench/results/latest.json. Compare ratios within one run, never absolute numbers across runs.
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { loadavg } from 'node:os'
+import { parseArgs } from 'node:util'
+import { pathToFileURL } from 'node:url'
+import { REPO_ROOT, startDocket } from './lib/docket.ts'
+import { formatProfile, summarizeProfile, type ProfileSummary } from './lib/profile.ts'
+import { machineFacts } from './lib/machine.ts'
+import { formatTable, type Row } from './lib/table.ts'
+import type { BenchContext, DocketProcess, StartOptions, Workload } from './lib/types.ts'
+
+// The issue's order: the headline first, the slow durability run last; anything new goes after, by name.
+const ORDER = ['cycle', 'enqueue', 'scale', 'long-poll', 'store', 'otlp', 'durability']
+const WORKLOADS_DIR = join(REPO_ROOT, 'bench/workloads')
+const RESULTS_DIR = join(REPO_ROOT, 'bench/results')
+const PROFILES_DIR = join(RESULTS_DIR, 'profiles')
+
+type Options = { quick: boolean; only: string[] | null; profile: boolean; retainStatements: boolean }
+
+function parseOptions(): Options {
+  const { values } = parseArgs({
+    args: process.argv.slice(2),
+    strict: true,
+    options: {
+      quick: { type: 'boolean' },
+      only: { type: 'string' },
+      profile: { type: 'boolean' },
+      'retain-statements': { type: 'boolean' },
+      help: { type: 'boolean' },
+    },
+  })
+  if (values.help) {
+    process.stdout.write(`Usage: npm run bench -- [--quick] [--only cycle,scale] [--profile] [--retain-statements]
+  --quick               smaller counts, same shape (≈ 1 minute)
+  --only a,b            run only these workloads
+  --profile             start Docket with --cpu-prof; print the top functions of each profile
+  --retain-statements   preload bench/lib/retain.ts into Docket so that no better-sqlite3 Statement is ever
+                        garbage-collected (works around the Node ≥ 24.19 abort; see bench/results/README.md)
+`)
+    process.exit(0)
+  }
+  const only = values.only === undefined ? null : values.only.split(',').map((s) => s.trim()).filter(Boolean)
+  return { quick: values.quick ?? false, only, profile: values.profile ?? false, retainStatements: values['retain-statements'] ?? false }
+}
+
+async function loadWorkloads(): Promise<Workload[]> {
+  const files = readdirSync(WORKLOADS_DIR).filter((f) => f.endsWith('.ts')).sort()
+  const workloads: Workload[] = []
+  for (const file of files) {
+    const mod = (await import(pathToFileURL(join(WORKLOADS_DIR, file)).href)) as { default?: Workload }
+    if (mod.default?.run === undefined) throw new Error(`bench/workloads/${file} has no default-exported Workload`)
+    workloads.push(mod.default)
+  }
+  const rank = (w: Workload) => (ORDER.includes(w.name) ? ORDER.indexOf(w.name) : ORDER.length)
+  return workloads.sort((a, b) => rank(a) - rank(b) || a.name.localeCompare(b.name))
+}
+
+/** Starts Docket for one workload; with --profile every process writes a .cpuprofile that is summarised at stop. */
+function contextFor(workload: Workload, opts: Options, profiles: ProfileSummary[]): BenchContext {
+  const log = (message: string) => process.stderr.write(`[${workload.name}] ${message}\n`)
+  return {
+    quick: opts.quick,
+    log,
+    async startDocket(extraArgs: string[] = [], options: StartOptions = {}): Promise<DocketProcess> {
+      const nodeArgs = [
+        ...(opts.retainStatements ? ['--import', join(REPO_ROOT, 'bench/lib/retain.ts')] : []),
+        ...(opts.profile ? ['--cpu-prof', '--cpu-prof-dir', PROFILES_DIR] : []),
+      ]
+      const docket = await startDocket({ ...options, extraArgs, nodeArgs })
+      if (!opts.profile) return docket
+      const stop = docket.stop.bind(docket)
+      return Object.assign(docket, {
+        async stop() {
+          await stop()
+          for (const file of readdirSync(PROFILES_DIR).filter((f) => f.includes(`.${docket.pid}.`) && f.endsWith('.cpuprofile'))) {
+            const summary = summarizeProfile(join(PROFILES_DIR, file))
+            profiles.push(summary)
+            log(`\n${formatProfile(summary, `${workload.name}${options.label ? ` ${options.label}` : ''}`)}`)
+          }
+        },
+      })
+    },
+  }
+}
+
+async function main(): Promise<void> {
+  const opts = parseOptions()
+  let workloads = await loadWorkloads()
+  if (opts.only !== null) {
+    const unknown = opts.only.filter((name) => !workloads.some((w) => w.name === name))
+    if (unknown.length > 0) {
+      process.stderr.write(`unknown workload(s): ${unknown.join(', ')}; known: ${workloads.map((w) => w.name).join(', ')}\n`)
+      process.exit(2)
+    }
+    workloads = workloads.filter((w) => opts.only!.includes(w.name))
+  }
+  if (opts.profile) mkdirSync(PROFILES_DIR, { recursive: true })
+  const machine = machineFacts()
+  const flags = [opts.quick && 'quick', opts.profile && 'profile', opts.retainStatements && 'retain-statements'].filter(Boolean)
+  process.stderr.write(`docket bench${flags.length ? ` (${flags.join(', ')})` : ''}: ${workloads.map((w) => w.name).join(', ')}\n`)
+  process.stderr.write(`${machine.cpu_model}, ${machine.cores} cores, ${machine.ram_gib} GiB, node ${machine.node_version}, sqlite ${machine.sqlite_version}\n`)
+
+  const rows: Row[] = []
+  const json: Record<string, unknown> = {}
+  for (const workload of workloads) {
+    const profiles: ProfileSummary[] = []
+    const started = performance.now()
+    process.stderr.write(`\n▶ ${workload.name}: ${workload.description}\n`)
+    try {
+      const result = await workload.run(contextFor(workload, opts, profiles))
+      const seconds = (performance.now() - started) / 1000
+      rows.push({ workload: workload.name, result, seconds })
+      json[workload.name] = { description: workload.description, seconds, ...result, ...(opts.profile ? { profiles } : {}) }
+    } catch (err) {
+      const seconds = (performance.now() - started) / 1000
+      const error = err instanceof Error ? (err.stack ?? err.message) : String(err)
+      process.stderr.write(`✖ ${workload.name} failed: ${error}\n`)
+      rows.push({ workload: workload.name, error: err instanceof Error ? err.message : String(err), seconds })
+      json[workload.name] = { description: workload.description, seconds, error }
+    }
+  }
+
+  process.stdout.write(`\n${formatTable(rows)}\n`)
+  mkdirSync(RESULTS_DIR, { recursive: true })
+  const out = { machine, quick: opts.quick, only: opts.only, profile: opts.profile, retain_statements: opts.retainStatements, finished_at: new Date().toISOString(),
+    load_average_at_end: loadavg().map((x) => Math.round(x * 100) / 100), workloads: json }
+  writeFileSync(join(RESULTS_DIR, 'latest.json'), `${JSON.stringify(out, null, 2)}\n`)
+  process.stderr.write('\nwrote bench/results/latest.json\n')
+  if (rows.some((r) => r.error !== undefined)) process.exitCode = 1
+}
+
+await main()

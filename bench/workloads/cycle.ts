@@ -1,0 +1,51 @@
+import type { Workload } from '../lib/types.ts'
+import { cycleMetrics, measureCycles } from '../lib/cycle.ts'
+import { runChild } from '../lib/child.ts'
+import type { InProcessResult } from '../lib/inprocess.ts'
+import { round } from '../lib/stats.ts'
+
+// Counts sized so the whole workload takes about a minute on the 2-core machine (≈ 10 s in quick mode).
+const FULL = { tasks8: 20_000, tasksMore: 8_000, warmup: 1_000, deadlineMs: 60_000 }
+const QUICK = { tasks8: 3_000, tasksMore: 1_500, warmup: 300, deadlineMs: 20_000 }
+
+const workload: Workload = {
+  name: 'cycle',
+  description: 'claim → transition by 8, 32 and 128 agents over HTTP, against the same transactions in-process',
+  async run(ctx) {
+    const size = ctx.quick ? QUICK : FULL
+    // The baseline runs before and after the HTTP runs and the ratio uses their mean: on a shared machine
+    // the load drifts, and one baseline measured at a bad moment would flatter (or sink) the ratio.
+    const inProcess = () => runChild<InProcessResult>({ kind: 'inprocess', tasks: size.tasks8, warmup: size.warmup, durability: 'normal', deadlineMs: size.deadlineMs }, 2 * size.deadlineMs + 60_000)
+    const before = await inProcess()
+    ctx.log(`in-process baseline (before): ${round(before.cyclesPerS)} cycles/s`)
+    const a8 = await measureCycles(ctx, { agents: 8, tasks: size.tasks8, warmup: size.warmup, deadlineMs: size.deadlineMs })
+    const a32 = await measureCycles(ctx, { agents: 32, tasks: size.tasksMore, warmup: size.warmup, deadlineMs: size.deadlineMs })
+    const a128 = await measureCycles(ctx, { agents: 128, tasks: size.tasksMore, warmup: size.warmup, deadlineMs: size.deadlineMs })
+    const after = await inProcess()
+    ctx.log(`in-process baseline (after): ${round(after.cyclesPerS)} cycles/s`)
+    const baseline = { cyclesPerS: (before.cyclesPerS + after.cyclesPerS) / 2 }
+    const notes = [
+      `8 agents drained ${a8.tasks} tasks, 32 and 128 agents ${a32.tasks} each; the in-process loop is single-threaded, one BEGIN IMMEDIATE per claim and per completion.`,
+      'A cycle is two HTTP requests; client and server share the 2 cores, so server µs CPU/cycle says what the server alone costs.',
+    ]
+    for (const m of [a8, a32, a128]) {
+      if (m.timedOut) notes.push(`${m.agents} agents: stopped by the deadline after ${m.cycles} of ${m.tasks} cycles.`)
+    }
+    return {
+      metrics: {
+        ratio_http_to_inprocess: round(a8.cyclesPerS / baseline.cyclesPerS),
+        inprocess_cycles_per_s: round(baseline.cyclesPerS),
+        inprocess_before_cycles_per_s: round(before.cyclesPerS),
+        inprocess_after_cycles_per_s: round(after.cyclesPerS),
+        ...cycleMetrics('a8_', a8),
+        ...cycleMetrics('a32_', a32),
+        ...cycleMetrics('a128_', a128),
+        ratio_a32_to_inprocess: round(a32.cyclesPerS / baseline.cyclesPerS),
+        ratio_a128_to_inprocess: round(a128.cyclesPerS / baseline.cyclesPerS),
+      },
+      notes,
+    }
+  },
+}
+
+export default workload
