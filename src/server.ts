@@ -8,6 +8,7 @@ import { VERSION } from './version.ts'
 
 const SHUTDOWN_GRACE_MS = 10_000
 const KEEP_ALIVE_MS = 5_000
+const IDLE_SWEEP_MS = 50
 const MAX_HEADER_BYTES = 16 * 1024 // request line and headers together; larger → 431
 
 function main(): void {
@@ -55,8 +56,12 @@ function main(): void {
     log.info(`${signal}: draining`)
     docket.close()
     const force = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS).unref()
+    // server.close() drops only the connections idle right now; one that finishes its request later would
+    // otherwise hold the exit for the whole keep-alive timeout.
+    const reapIdle = setInterval(() => server.closeIdleConnections(), IDLE_SWEEP_MS).unref()
     server.close(() => {
       clearTimeout(force)
+      clearInterval(reapIdle)
       closeDb(db)
       log.info('stopped')
       process.exit(0)
