@@ -75,6 +75,14 @@ test('limit is at most 1000 on every list route: 1000 is accepted, 1001 is 400 i
   }
 })
 
+test('an Idempotency-Key longer than 255 characters is 400 validation_failed; 255 are accepted', async ({ p }) => {
+  const definition = { initial: 'w', states: { w: { agent_role: 'r' }, d: { terminal: true } }, transitions: [{ from: 'w', to: 'd', trigger: 'go' }] }
+  const pipeline = (key: string) => p.request('POST', '/pipelines', { name: unique('p'), definition }, { 'idempotency-key': key })
+  expectStatus(await pipeline('k'.repeat(255)), 201)
+  const res = expectError(await pipeline('k'.repeat(256)), 400, 'validation_failed')
+  assert.is(res.body.error.details[0].path, 'headers.idempotency-key')
+})
+
 test('request headers over 16 KiB are 431 and the server keeps serving', async ({ p }) => {
   const res = await fetch(`${p.url}/health`, { headers: { 'x-big': 'h'.repeat(17 * 1024) } })
   assert.is(res.status, 431)
