@@ -7,6 +7,9 @@ export type ServerOptions = {
   db: string
   token: string | null
   maxBodyBytes: number
+  /** Whole request (headers and body) must arrive within this; a slow client gets 408 and is closed. */
+  requestTimeoutMs: number
+  headersTimeoutMs: number
   durability: Durability
   insecure: boolean
 }
@@ -14,13 +17,15 @@ export type ServerOptions = {
 export type Parsed = { kind: 'run'; options: ServerOptions } | { kind: 'help' } | { kind: 'version' }
 
 export const USAGE = `Usage: npm start -- [options]
-  --host H              address to bind (default 127.0.0.1; env DOCKET_HOST)
-  --port N              port, 0..65535 (default 7700; env DOCKET_PORT)
-  --db PATH             SQLite file (default ./docket.db; env DOCKET_DB)
-  --token T             API token required on every route but /health and the OpenAPI paths (env DOCKET_TOKEN)
-  --max-body-bytes N    request body limit in bytes (default 1048576)
-  --durability MODE     normal (survives a process crash) or full (fsync every commit; survives power loss)
-  --insecure            allow a non-loopback --host without a token
+  --host H                 address to bind (default 127.0.0.1; env DOCKET_HOST)
+  --port N                 port, 0..65535 (default 7700; env DOCKET_PORT)
+  --db PATH                SQLite file (default ./docket.db; env DOCKET_DB)
+  --token T                API token required on every route but /health and the OpenAPI paths (env DOCKET_TOKEN)
+  --max-body-bytes N       request body limit in bytes, decompressed included (default 1048576)
+  --request-timeout-ms N   time to receive a whole request, 1000..3600000 (default 30000)
+  --headers-timeout-ms N   time to receive the request headers, 1000..request timeout (default 10000)
+  --durability MODE        normal (survives a process crash) or full (fsync every commit; survives power loss)
+  --insecure               allow a non-loopback --host without a token
   --help, --version`
 
 export class UsageError extends Error {}
@@ -41,6 +46,8 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): Parsed {
         db: { type: 'string' },
         token: { type: 'string' },
         'max-body-bytes': { type: 'string' },
+        'request-timeout-ms': { type: 'string' },
+        'headers-timeout-ms': { type: 'string' },
         durability: { type: 'string' },
         insecure: { type: 'boolean' },
         help: { type: 'boolean' },
@@ -59,12 +66,16 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): Parsed {
   const durability = values.durability ?? 'normal'
   if (durability !== 'normal' && durability !== 'full') throw new UsageError(`--durability must be normal or full, not ${durability}`)
   if (token === '') throw new UsageError('--token must not be empty')
+  const requestTimeoutMs = integer('--request-timeout-ms', values['request-timeout-ms'] ?? '30000', 1000, 3_600_000)
+  const headersTimeoutMs = integer('--headers-timeout-ms', values['headers-timeout-ms'] ?? String(Math.min(10_000, requestTimeoutMs)), 1000, requestTimeoutMs)
   const options: ServerOptions = {
     host,
     port,
     db: values.db ?? env.DOCKET_DB ?? './docket.db',
     token,
     maxBodyBytes: integer('--max-body-bytes', values['max-body-bytes'] ?? '1048576', 1024, 1024 ** 3),
+    requestTimeoutMs,
+    headersTimeoutMs,
     durability,
     insecure: values.insecure ?? false,
   }

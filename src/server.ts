@@ -7,6 +7,9 @@ import { stderrLog as log } from './log.ts'
 import { VERSION } from './version.ts'
 
 const SHUTDOWN_GRACE_MS = 10_000
+const KEEP_ALIVE_MS = 5_000
+const IDLE_SWEEP_MS = 50
+const MAX_HEADER_BYTES = 16 * 1024 // request line and headers together; larger → 431
 
 function main(): void {
   let parsed
@@ -27,7 +30,14 @@ function main(): void {
   const db = openDb(opts.db, opts.durability)
   const docket = createApp({ db, clock: systemClock, log, config: { token: opts.token, maxBodyBytes: opts.maxBodyBytes } })
 
-  const server = createServer({ requestTimeout: 30_000, headersTimeout: 10_000, keepAliveTimeout: 5_000 }, docket.handler)
+  const server = createServer({
+    requestTimeout: opts.requestTimeoutMs,
+    headersTimeout: opts.headersTimeoutMs,
+    keepAliveTimeout: KEEP_ALIVE_MS,
+    // Node checks the two timeouts above only this often (its default, 30 s, would let a slow client stay 40 s).
+    connectionsCheckingInterval: Math.min(1000, opts.headersTimeoutMs / 2),
+    maxHeaderSize: MAX_HEADER_BYTES,
+  }, docket.handler)
   server.on('error', (err) => {
     log.error(`cannot listen on ${opts.host}:${opts.port}`, err)
     process.exit(1)
@@ -46,8 +56,12 @@ function main(): void {
     log.info(`${signal}: draining`)
     docket.close()
     const force = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS).unref()
+    // server.close() drops only the connections idle right now; one that finishes its request later would
+    // otherwise hold the exit for the whole keep-alive timeout.
+    const reapIdle = setInterval(() => server.closeIdleConnections(), IDLE_SWEEP_MS).unref()
     server.close(() => {
       clearTimeout(force)
+      clearInterval(reapIdle)
       closeDb(db)
       log.info('stopped')
       process.exit(0)

@@ -6,7 +6,7 @@ import { AppError } from '../domain/errors.ts'
 import { errorJson } from '../domain/errors.ts'
 import { secretsEqual } from '../domain/token.ts'
 import { readBody } from './body.ts'
-import { decodeComponent, parseQuery } from './validate.ts'
+import { decodeComponent, idempotencyKeyOf, parseQuery } from './validate.ts'
 import type { BinaryReply, Reply } from './reply.ts'
 
 export type ServerContext = { req?: IncomingMessage }
@@ -91,7 +91,7 @@ export function createRouter(routes: Route[], app: App) {
       headers: request.headers,
       bearer,
       isApiAuthorized,
-      idempotencyKey: method === 'GET' ? null : request.headers.get('idempotency-key'),
+      idempotencyKey: method === 'GET' ? null : idempotencyKeyOf(request.headers),
       signal: request.signal,
     }
     const reply = await route.handle(input, app)

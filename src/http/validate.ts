@@ -90,6 +90,15 @@ export function queryInt(query: Record<string, string>, name: string, fallback: 
   throw code === 'validation_failed' ? validationError(details) : new AppError(code, 400, message, details)
 }
 
+export const MAX_IDEMPOTENCY_KEY_LENGTH = 255
+
+/** The Idempotency-Key header, if sent: at most 255 characters (stored with every answer it keys; R§5: empty is a key). */
+export function idempotencyKeyOf(headers: Headers): string | null {
+  const key = headers.get('idempotency-key')
+  if (key === null || key.length <= MAX_IDEMPOTENCY_KEY_LENGTH) return key
+  throw validationError([{ path: 'headers.idempotency-key', message: `must be at most ${MAX_IDEMPOTENCY_KEY_LENGTH} characters` }])
+}
+
 export function queryLimit(query: Record<string, string>, fallback: number, max = 1000): number {
   return queryInt(query, 'limit', fallback, 1, max, 'invalid_limit')
 }
