@@ -74,6 +74,13 @@ export function decodeComponent(text: string, where: string): string {
 
 // --- common field schemas ---------------------------------------------------------------------------
 
+export const MAX_NAME_LENGTH = 512
+export const MAX_TITLE_LENGTH = 4096
+
+/** Ids, names, roles, agents, stages and triggers: short strings that are keys somewhere. */
+export const Name = v.pipe(v.string(), v.maxLength(MAX_NAME_LENGTH))
+export const Title = v.pipe(v.string(), v.maxLength(MAX_TITLE_LENGTH))
+
 export const Int = v.pipe(v.number(), v.safeInteger())
 export const NonNegInt = v.pipe(v.number(), v.safeInteger(), v.minValue(0))
 

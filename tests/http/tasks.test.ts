@@ -256,4 +256,13 @@ test('a task created with dependencies lists them in order with their resolution
   assert.equal(task.dependencies, [{ depends_on_task_id: b, resolved: false }, { depends_on_task_id: a, resolved: false }])
 })
 
+test('names longer than 512 and titles longer than 4096 characters are 400 validation_failed', async ({ s }) => {
+  const pipelineId = await createPipeline(s)
+  expectStatus(await s.request('POST', '/tasks', { pipeline_id: pipelineId, title: 't'.repeat(4096), description: '', assigned_agent_id: 'a'.repeat(512) }), 201)
+  const long = expectError(await s.request('POST', '/tasks', { pipeline_id: pipelineId, title: 't'.repeat(4097), description: '', assigned_agent_id: 'a'.repeat(513) }), 400, 'validation_failed')
+  assert.equal(long.body.error.details.map((d: { path: string }) => d.path).sort(), ['assigned_agent_id', 'title'])
+  expectError(await s.request('POST', '/leases/claim', { agent_id: 'x'.repeat(513), agent_role: 'r' }), 400, 'validation_failed')
+  expectError(await s.request('POST', '/pipelines', { name: 'n'.repeat(513), definition: {} }), 400, 'validation_failed')
+})
+
 test.run()

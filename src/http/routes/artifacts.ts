@@ -1,16 +1,16 @@
 import * as v from 'valibot'
 import { get, post, type Route } from '../route.ts'
-import { body, NonNegInt, queryLimit } from '../validate.ts'
+import { body, Name, NonNegInt, queryLimit } from '../validate.ts'
 import { json, rawJson } from '../reply.ts'
 import { pageJson, parseTimeCursor } from '../pagination.ts'
 import type { ArtifactRow } from '../../store/artifacts.ts'
 
 const CreateArtifact = v.object({
-  task_id: v.nullish(v.string()),
-  run_id: v.nullish(v.string()),
-  kind: v.string(),
+  task_id: v.nullish(Name),
+  run_id: v.nullish(Name),
+  kind: Name,
   uri: v.string(),
-  sha256: v.nullish(v.string()),
+  sha256: v.nullish(Name),
   size_bytes: v.nullish(NonNegInt),
   meta: v.optional(v.unknown()),
 })

@@ -1,12 +1,12 @@
 // Operator actions: cancel and requeue a task, pause and resume a pipeline (SPEC §6–7).
 import * as v from 'valibot'
 import { post, type Route } from '../route.ts'
-import { optionalBody } from '../validate.ts'
+import { Name, optionalBody } from '../validate.ts'
 import { rawJson } from '../reply.ts'
 import { pipelineJson, taskJson } from '../render.ts'
 
 const Cancel = v.object({ reason: v.nullish(v.string()) })
-const Requeue = v.object({ stage: v.nullish(v.string()) })
+const Requeue = v.object({ stage: v.nullish(Name) })
 const NoFields = v.object({})
 
 export const controlRoutes: Route[] = [

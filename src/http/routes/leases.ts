@@ -1,6 +1,6 @@
 import * as v from 'valibot'
 import { post, withAccess, type Route } from '../route.ts'
-import { body, optionalBody } from '../validate.ts'
+import { body, Name, optionalBody } from '../validate.ts'
 import { json, noContent, rawJson, type Reply } from '../reply.ts'
 import { runJson, taskJson } from '../render.ts'
 import { runOfLeaseToken } from '../lease-auth.ts'
@@ -10,8 +10,8 @@ import type { CommitOptions } from '../commit.ts'
 export const LeaseTtl = v.pipe(v.number(), v.safeInteger(), v.minValue(1000), v.maxValue(86_400_000))
 
 const ClaimBody = v.object({
-  agent_id: v.string(),
-  agent_role: v.string(),
+  agent_id: Name,
+  agent_role: Name,
   lease_ttl_ms: v.nullish(LeaseTtl),
   concurrency: v.nullish(v.object({ per_state: v.nullish(v.record(v.string(), v.unknown())) })),
   wait_ms: v.nullish(v.pipe(v.number(), v.safeInteger(), v.minValue(0), v.maxValue(60_000))),

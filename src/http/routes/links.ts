@@ -1,12 +1,12 @@
 // Dependencies and assignments: the edges between a task and other tasks or agents.
 import * as v from 'valibot'
 import { del, get, post, type Route } from '../route.ts'
-import { body } from '../validate.ts'
+import { body, Name } from '../validate.ts'
 import { json, noContent, rawJson } from '../reply.ts'
 import { assignmentJson } from '../render.ts'
 
-const AddDependency = v.object({ depends_on_task_id: v.string() })
-const Assign = v.object({ agent_id: v.string(), assigned_by: v.nullish(v.string()) })
+const AddDependency = v.object({ depends_on_task_id: Name })
+const Assign = v.object({ agent_id: Name, assigned_by: v.nullish(Name) })
 
 export const linkRoutes: Route[] = [
   post('/tasks/:id/dependencies', (input, app) => {

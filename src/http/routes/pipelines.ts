@@ -1,12 +1,12 @@
 import * as v from 'valibot'
 import { get, post, type Route } from '../route.ts'
-import { body, check } from '../validate.ts'
+import { body, check, Name } from '../validate.ts'
 import { json, rawJson } from '../reply.ts'
 import { pipelineJson } from '../render.ts'
 import { AppError, validationError } from '../../domain/errors.ts'
 import { compilePipeline, definitionIssues, DefinitionSchema } from '../../domain/pipeline.ts'
 
-const CreatePipeline = v.object({ name: v.string(), definition: v.unknown() })
+const CreatePipeline = v.object({ name: Name, definition: v.unknown() })
 
 export const pipelineRoutes: Route[] = [
   post('/pipelines', (input, app) => {

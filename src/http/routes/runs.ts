@@ -1,6 +1,6 @@
 import * as v from 'valibot'
 import { get, post, withAccess, type Route } from '../route.ts'
-import { body, Int, queryLimit } from '../validate.ts'
+import { body, Int, Name, queryLimit } from '../validate.ts'
 import { json, rawJson } from '../reply.ts'
 import { runDetailJson } from '../render.ts'
 import { pageJson, parseIdCursor } from '../pagination.ts'
@@ -14,10 +14,10 @@ import type { EventRow } from '../../store/events.ts'
 
 const AppendEvent = v.object({ kind: v.pipe(v.string(), v.minLength(1), v.maxLength(128)), data: v.optional(v.unknown()) })
 const Transition = v.object({
-  trigger: v.string(),
+  trigger: Name,
   instructions: v.nullish(v.string()),
   usage: v.optional(v.unknown()),
-  expected_stage: v.nullish(v.string()),
+  expected_stage: v.nullish(Name),
   expected_task_version: v.nullish(Int),
 })
 const Fail = v.object({ error: v.string(), usage: v.optional(v.unknown()) })

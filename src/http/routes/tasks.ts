@@ -1,6 +1,6 @@
 import * as v from 'valibot'
 import { get, post, type Route } from '../route.ts'
-import { body, Int, NonNegInt, queryLimit } from '../validate.ts'
+import { body, Int, Name, NonNegInt, queryLimit, Title } from '../validate.ts'
 import { objectOf } from '../../domain/schema.ts'
 import { json, rawJson } from '../reply.ts'
 import { pageJson, parseIdCursor, parseTimeCursor } from '../pagination.ts'
@@ -9,19 +9,19 @@ import { AppError } from '../../domain/errors.ts'
 import type { App } from '../../app.ts'
 
 export const TaskCreate = v.object({
-  pipeline_id: v.string(),
-  title: v.string(),
+  pipeline_id: Name,
+  title: Title,
   description: v.string(),
   priority: v.nullish(Int),
   metadata: v.optional(v.unknown()),
   retry_policy: v.nullish(objectOf({
     max_attempts: v.nullish(v.pipe(Int, v.minValue(1))),
     retry_delay_ms: v.nullish(NonNegInt),
-    dead_letter_stage: v.nullish(v.string()),
+    dead_letter_stage: v.nullish(Name),
   })),
-  dependencies: v.nullish(v.array(v.string())),
-  assigned_agent_id: v.nullish(v.string()),
-  assigned_by: v.nullish(v.string()),
+  dependencies: v.nullish(v.array(Name)),
+  assigned_agent_id: v.nullish(Name),
+  assigned_by: v.nullish(Name),
   not_before_ms: v.nullish(NonNegInt),
 })
 
