@@ -24,7 +24,7 @@ export function createAssignmentStore(db: Db, tasks: TaskStore) {
   )
   const setAssignee = db.prepare('UPDATE tasks SET assignee = ? WHERE id = ?')
   const ofTask = db.prepare<[string], AssignmentRow>(
-    'SELECT * FROM task_assignments WHERE task_id = ? ORDER BY created_at_ms, rowid',
+    'SELECT * FROM task_assignments WHERE task_id = +? ORDER BY created_at_ms, rowid',
   )
 
   return {

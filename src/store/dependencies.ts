@@ -11,7 +11,7 @@ export function createDependencyStore(db: Db, tasks: TaskStore) {
   const deleteEdge = db.prepare('DELETE FROM task_dependencies WHERE task_id = ? AND depends_on_task_id = ?')
   const edgeExists = db.prepare('SELECT 1 FROM task_dependencies WHERE task_id = ? AND depends_on_task_id = ?').pluck()
   const upstreamOf = db.prepare<[string], string>(
-    'SELECT depends_on_task_id FROM task_dependencies WHERE task_id = ? ORDER BY rowid',
+    'SELECT depends_on_task_id FROM task_dependencies WHERE task_id = +? ORDER BY rowid',
   ).pluck()
   // Would `task` depending on `upstream` close a cycle? Only if `task` is already upstream of `upstream`.
   const reaches = db.prepare(`

@@ -20,18 +20,18 @@ export type LeaseStore = ReturnType<typeof createLeaseStore>
 export function createLeaseStore(db: Db) {
   const rolePairs = db.prepare<[string], { pipeline_id: string; stage: string }>(`
     SELECT r.pipeline_id, r.stage FROM stage_roles r JOIN pipelines p ON p.id = r.pipeline_id
-    WHERE r.agent_role = ? AND p.paused = 0 ORDER BY r.pipeline_id, r.stage`)
+    WHERE r.agent_role = +? AND p.paused = 0 ORDER BY r.pipeline_id, r.stage`)
   // One ordered search of the partial claim index per (pipeline, stage); the first row is the answer.
   const candidate = db.prepare<Record<string, unknown>, TaskRow>(`
     SELECT * FROM tasks INDEXED BY tasks_claimable
-    WHERE pipeline_id = @pipeline_id AND stage = @stage
+    WHERE pipeline_id = +@pipeline_id AND stage = +@stage
       AND dead_letter_reason IS NULL AND active_run_id IS NULL AND open_dependencies = 0
-      AND next_eligible_at_ms <= @now AND (assignee IS NULL OR assignee = @agent_id)
+      AND next_eligible_at_ms <= +@now AND (assignee IS NULL OR assignee = +@agent_id)
     ORDER BY priority DESC, created_at_ms, id LIMIT 1`)
   const liveInStage = db.prepare<Record<string, unknown>, number>(`
     SELECT count(*) FROM runs r JOIN tasks t ON t.id = r.task_id
     WHERE r.lease_expires_at_ms > @now AND t.pipeline_id = @pipeline_id AND t.stage = @stage`).pluck()
-  const lastAttempt = db.prepare<[string], number | null>('SELECT max(attempt) FROM runs WHERE task_id = ?').pluck()
+  const lastAttempt = db.prepare<[string], number | null>('SELECT max(attempt) FROM runs WHERE task_id = +?').pluck()
   const insertRun = db.prepare(`
     INSERT INTO runs (id, task_id, attempt, status, agent_id, agent_role, started_at_ms, lease_token_hash,
       lease_ttl_ms, lease_expires_at_ms, last_heartbeat_ms)

@@ -51,7 +51,7 @@ export function createTaskStore(db: Db, pipelines: PipelineStore) {
   const placeOf = db.prepare<[string], { pipeline_id: string; stage: string }>('SELECT pipeline_id, stage FROM tasks WHERE id = ?')
   const shiftDependents = db.prepare(`
     UPDATE tasks SET open_dependencies = open_dependencies + @delta
-    WHERE id IN (SELECT task_id FROM task_dependencies WHERE depends_on_task_id = @id)`)
+    WHERE id IN (SELECT task_id FROM task_dependencies WHERE depends_on_task_id = +@id)`)
   const moveStmt = db.prepare(`
     UPDATE tasks SET stage = @stage, task_version = task_version + @bump, updated_at_ms = @now WHERE id = @id`)
 
@@ -72,7 +72,7 @@ export function createTaskStore(db: Db, pipelines: PipelineStore) {
   }
 
   const where = (f: TaskFilter) =>
-    [f.stage !== undefined ? 'stage = @stage' : '', f.pipelineId !== undefined ? 'pipeline_id = @pipeline_id' : '']
+    [f.stage !== undefined ? 'stage = +@stage' : '', f.pipelineId !== undefined ? 'pipeline_id = +@pipeline_id' : '']
       .filter(Boolean)
   // One prepared statement per filter combination; each has an index whose order is the page order.
   const listStmts = new Map<string, ReturnType<typeof db.prepare<Record<string, unknown>, TaskRow>>>()
