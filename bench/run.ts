@@ -18,7 +18,7 @@ const WORKLOADS_DIR = join(REPO_ROOT, 'bench/workloads')
 const RESULTS_DIR = join(REPO_ROOT, 'bench/results')
 const PROFILES_DIR = join(RESULTS_DIR, 'profiles')
 
-type Options = { quick: boolean; only: string[] | null; profile: boolean; retainStatements: boolean }
+type Options = { quick: boolean; only: string[] | null; profile: boolean }
 
 function parseOptions(): Options {
   const { values } = parseArgs({
@@ -28,22 +28,19 @@ function parseOptions(): Options {
       quick: { type: 'boolean' },
       only: { type: 'string' },
       profile: { type: 'boolean' },
-      'retain-statements': { type: 'boolean' },
       help: { type: 'boolean' },
     },
   })
   if (values.help) {
-    process.stdout.write(`Usage: npm run bench -- [--quick] [--only cycle,scale] [--profile] [--retain-statements]
-  --quick               smaller counts, same shape (≈ 1 minute)
-  --only a,b            run only these workloads
-  --profile             start Docket with --cpu-prof; print the top functions of each profile
-  --retain-statements   preload bench/lib/retain.ts into Docket so that no better-sqlite3 Statement is ever
-                        garbage-collected (works around the Node ≥ 24.19 abort; see bench/results/README.md)
+    process.stdout.write(`Usage: npm run bench -- [--quick] [--only cycle,scale] [--profile]
+  --quick      smaller counts, same shape (≈ 1 minute)
+  --only a,b   run only these workloads
+  --profile    start Docket with --cpu-prof; print the top functions of each profile
 `)
     process.exit(0)
   }
   const only = values.only === undefined ? null : values.only.split(',').map((s) => s.trim()).filter(Boolean)
-  return { quick: values.quick ?? false, only, profile: values.profile ?? false, retainStatements: values['retain-statements'] ?? false }
+  return { quick: values.quick ?? false, only, profile: values.profile ?? false }
 }
 
 async function loadWorkloads(): Promise<Workload[]> {
@@ -65,10 +62,7 @@ function contextFor(workload: Workload, opts: Options, profiles: ProfileSummary[
     quick: opts.quick,
     log,
     async startDocket(extraArgs: string[] = [], options: StartOptions = {}): Promise<DocketProcess> {
-      const nodeArgs = [
-        ...(opts.retainStatements ? ['--import', join(REPO_ROOT, 'bench/lib/retain.ts')] : []),
-        ...(opts.profile ? ['--cpu-prof', '--cpu-prof-dir', PROFILES_DIR] : []),
-      ]
+      const nodeArgs = opts.profile ? ['--cpu-prof', '--cpu-prof-dir', PROFILES_DIR] : []
       const docket = await startDocket({ ...options, extraArgs, nodeArgs })
       if (!opts.profile) return docket
       const stop = docket.stop.bind(docket)
@@ -99,7 +93,7 @@ async function main(): Promise<void> {
   }
   if (opts.profile) mkdirSync(PROFILES_DIR, { recursive: true })
   const machine = machineFacts()
-  const flags = [opts.quick && 'quick', opts.profile && 'profile', opts.retainStatements && 'retain-statements'].filter(Boolean)
+  const flags = [opts.quick && 'quick', opts.profile && 'profile'].filter(Boolean)
   process.stderr.write(`docket bench${flags.length ? ` (${flags.join(', ')})` : ''}: ${workloads.map((w) => w.name).join(', ')}\n`)
   process.stderr.write(`${machine.cpu_model}, ${machine.cores} cores, ${machine.ram_gib} GiB, node ${machine.node_version}, sqlite ${machine.sqlite_version}\n`)
 
@@ -125,7 +119,7 @@ async function main(): Promise<void> {
 
   process.stdout.write(`\n${formatTable(rows)}\n`)
   mkdirSync(RESULTS_DIR, { recursive: true })
-  const out = { machine, quick: opts.quick, only: opts.only, profile: opts.profile, retain_statements: opts.retainStatements, finished_at: new Date().toISOString(),
+  const out = { machine, quick: opts.quick, only: opts.only, profile: opts.profile, finished_at: new Date().toISOString(),
     load_average_at_end: loadavg().map((x) => Math.round(x * 100) / 100), workloads: json }
   writeFileSync(join(RESULTS_DIR, 'latest.json'), `${JSON.stringify(out, null, 2)}\n`)
   process.stderr.write('\nwrote bench/results/latest.json\n')

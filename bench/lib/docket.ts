@@ -119,6 +119,12 @@ function readProcStatus(pid: number): { rssKb: number; hwmKb: number } | null {
   }
 }
 
+/** Current resident set size of a live process, in MiB (NaN once it is gone). */
+export function processRssMb(pid: number): number {
+  const status = readProcStatus(pid)
+  return status === null ? NaN : status.rssKb / 1024
+}
+
 /** User + system CPU time a process has used so far, in ms (from /proc/<pid>/stat; clock ticks of 10 ms). */
 export function processCpuMs(pid: number): number {
   try {

@@ -10,8 +10,6 @@ import * as v from 'valibot'
 import { cycleDefinition } from './pipeline.ts'
 
 const LEASE_TTL_MS = 300_000
-// Never let the GC collect a Database or Statement in this process (see child.ts).
-const retained: unknown[] = []
 
 export type InProcessResult = { cycles: number; seconds: number; cyclesPerS: number }
 
@@ -25,7 +23,6 @@ export function inProcessCycles(opts: { tasks: number; warmup: number; durabilit
   const db = openDb(join(dir, 'docket.db'), opts.durability)
   try {
     const loop = createLoop(db)
-    retained.push(db, loop)
     loop.drain(loop.seed('warm', opts.warmup), opts.deadlineMs)
     const role = loop.seed('main', opts.tasks)
     const started = performance.now()

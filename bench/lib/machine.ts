@@ -16,14 +16,10 @@ export type MachineFacts = {
 }
 
 /** What a reader needs to compare one run with another (numbers from different machines are not comparable). */
-// Kept reachable: a better-sqlite3 object collected by the GC can abort the process (see child.ts).
-const retained: unknown[] = []
-
 export function machineFacts(): MachineFacts {
   const db = new Database(':memory:')
-  const stmt = db.prepare('SELECT sqlite_version()').pluck()
-  const sqlite = stmt.get() as string
-  retained.push(db, stmt)
+  const sqlite = db.prepare('SELECT sqlite_version()').pluck().get() as string
+  db.close()
   const require = createRequire(import.meta.url)
   const bsqlite = (require('better-sqlite3/package.json') as { version: string }).version
   return {

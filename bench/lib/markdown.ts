@@ -6,7 +6,6 @@ import { REPO_ROOT } from './docket.ts'
 type Latest = {
   machine: Record<string, unknown>
   quick: boolean
-  retain_statements?: boolean
   load_average_at_end?: number[]
   workloads: Record<string, { seconds: number; metrics?: Record<string, number | string>; notes?: string[]; error?: string }>
 }
@@ -14,7 +13,7 @@ type Latest = {
 export function toMarkdown(latest: Latest): string {
   const m = latest.machine
   const lines = [
-    `Run of ${m.date}${latest.quick ? ' (quick)' : ''}${latest.retain_statements ? ', with --retain-statements' : ''}: ` +
+    `Run of ${m.date}${latest.quick ? ' (quick)' : ''}: ` +
       `${m.cpu_model}, ${m.cores} cores, ${m.ram_gib} GiB RAM, Linux ${m.kernel}, Node ${m.node_version}, ` +
       `SQLite ${m.sqlite_version} (better-sqlite3 ${m.better_sqlite3_version}), load average ${(m.load_average_at_start as number[]).join(' / ')} at start, ${(latest.load_average_at_end ?? []).join(' / ')} at end.`,
     '',

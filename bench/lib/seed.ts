@@ -14,8 +14,6 @@ export type SeedPlan = {
 
 export const SCALE_ROLE = 'scale-agent'
 const CHUNK = 10_000
-// Never let the GC collect a Database or Statement in this process (see child.ts).
-const retained: unknown[] = []
 
 /**
  * Writes the tasks straight into the database file with Docket's own stores (the same rows, triggers and
@@ -26,7 +24,6 @@ export function seedDatabase(dbPath: string, plan: SeedPlan): { seconds: number 
   const db = openDb(dbPath)
   try {
     const store = createStore(db)
-    retained.push(db, store)
     const pipeline = (name: string, role: string) => {
       const def = cycleDefinition(role)
       return store.pipelines.create(name, def, compilePipeline(v.parse(DefinitionSchema, def)), Date.now())

@@ -1,7 +1,6 @@
 import type { Workload } from '../lib/types.ts'
 import { cycleMetrics, measureCycles } from '../lib/cycle.ts'
-import { runChild } from '../lib/child.ts'
-import type { InProcessResult } from '../lib/inprocess.ts'
+import { inProcessCycles } from '../lib/inprocess.ts'
 import { round } from '../lib/stats.ts'
 
 // Counts sized so the whole workload takes about a minute on the 2-core machine (≈ 10 s in quick mode).
@@ -15,13 +14,13 @@ const workload: Workload = {
     const size = ctx.quick ? QUICK : FULL
     // The baseline runs before and after the HTTP runs and the ratio uses their mean: on a shared machine
     // the load drifts, and one baseline measured at a bad moment would flatter (or sink) the ratio.
-    const inProcess = () => runChild<InProcessResult>({ kind: 'inprocess', tasks: size.tasks8, warmup: size.warmup, durability: 'normal', deadlineMs: size.deadlineMs }, 2 * size.deadlineMs + 60_000)
-    const before = await inProcess()
+    const inProcess = () => inProcessCycles({ tasks: size.tasks8, warmup: size.warmup, durability: 'normal', deadlineMs: size.deadlineMs })
+    const before = inProcess()
     ctx.log(`in-process baseline (before): ${round(before.cyclesPerS)} cycles/s`)
     const a8 = await measureCycles(ctx, { agents: 8, tasks: size.tasks8, warmup: size.warmup, deadlineMs: size.deadlineMs })
     const a32 = await measureCycles(ctx, { agents: 32, tasks: size.tasksMore, warmup: size.warmup, deadlineMs: size.deadlineMs })
     const a128 = await measureCycles(ctx, { agents: 128, tasks: size.tasksMore, warmup: size.warmup, deadlineMs: size.deadlineMs })
-    const after = await inProcess()
+    const after = inProcess()
     ctx.log(`in-process baseline (after): ${round(after.cyclesPerS)} cycles/s`)
     const baseline = { cyclesPerS: (before.cyclesPerS + after.cyclesPerS) / 2 }
     const notes = [

@@ -1,7 +1,6 @@
 import type { Workload } from '../lib/types.ts'
 import { cycleMetrics, measureCycles } from '../lib/cycle.ts'
-import { runChild } from '../lib/child.ts'
-import type { InProcessResult } from '../lib/inprocess.ts'
+import { inProcessCycles } from '../lib/inprocess.ts'
 import { round } from '../lib/stats.ts'
 
 // fsync per commit: far fewer cycles per second, so fewer tasks keep the run short.
@@ -13,7 +12,7 @@ const workload: Workload = {
   description: 'the cycle workload (8 agents) with --durability full (synchronous=FULL: fsync at every commit)',
   async run(ctx) {
     const size = ctx.quick ? QUICK : FULL
-    const baseline = await runChild<InProcessResult>({ kind: 'inprocess', tasks: size.tasks, warmup: size.warmup, durability: 'full', deadlineMs: size.deadlineMs }, 2 * size.deadlineMs + 60_000)
+    const baseline = inProcessCycles({ tasks: size.tasks, warmup: size.warmup, durability: 'full', deadlineMs: size.deadlineMs })
     ctx.log(`in-process baseline (synchronous=FULL): ${round(baseline.cyclesPerS)} cycles/s`)
     const m = await measureCycles(ctx, { agents: 8, tasks: size.tasks, warmup: size.warmup, deadlineMs: size.deadlineMs, extraArgs: ['--durability', 'full'] })
     const notes = ['Both sides run synchronous=FULL; the in-process loop pays one fsync per claim and per completion.']

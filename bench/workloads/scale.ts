@@ -1,8 +1,7 @@
 import { statSync } from 'node:fs'
 import type { BenchContext, DocketProcess, Workload } from '../lib/types.ts'
 import { createClient, type Client } from '../lib/client.ts'
-import { SCALE_ROLE, type SeedPlan } from '../lib/seed.ts'
-import { runChild } from '../lib/child.ts'
+import { SCALE_ROLE, seedDatabase, type SeedPlan } from '../lib/seed.ts'
 import { round, summarize } from '../lib/stats.ts'
 
 const FULL = { big: 1_000_000, small: 1_000, blocked: 10_000, warmup: 100, claims: 600 }
@@ -16,8 +15,8 @@ type Queue = { label: string; plan: SeedPlan; docket?: DocketProcess; client?: C
 async function startQueue(ctx: BenchContext, q: Queue): Promise<void> {
   q.docket = await ctx.startDocket([], {
     label: q.label,
-    async prepareDb(dbPath) {
-      q.seedSeconds = (await runChild<{ seconds: number }>({ kind: 'seed', dbPath, ...q.plan }, SEED_DEADLINE_MS + 30_000)).seconds
+    prepareDb(dbPath) {
+      q.seedSeconds = seedDatabase(dbPath, q.plan).seconds
       q.dbMb = statSync(dbPath).size / 2 ** 20
       ctx.log(`${q.label}: seeded in ${round(q.seedSeconds)} s (${round(q.dbMb)} MiB)`)
     },
