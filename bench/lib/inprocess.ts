@@ -39,18 +39,19 @@ function createLoop(db: Db) {
   const store = createStore(db)
   const begin = db.prepare('BEGIN IMMEDIATE')
   const commit = db.prepare('COMMIT')
+  // The same SQL text as src/store (with its `+@param`s, see src/store/db.ts), so both prepare alike.
   // Claim: the role's (pipeline, stage) pairs, then one ordered search of tasks_claimable per pair.
   const pairs = db.prepare<[string], { pipeline_id: string; stage: string }>(`
     SELECT r.pipeline_id, r.stage FROM stage_roles r JOIN pipelines p ON p.id = r.pipeline_id
-    WHERE r.agent_role = ? AND p.paused = 0 ORDER BY r.pipeline_id, r.stage`)
+    WHERE r.agent_role = +? AND p.paused = 0 ORDER BY r.pipeline_id, r.stage`)
   const candidate = db.prepare<Record<string, unknown>, Record<string, unknown> & { id: string; priority: number; created_at_ms: number }>(`
     SELECT * FROM tasks INDEXED BY tasks_claimable
-    WHERE pipeline_id = @pipeline_id AND stage = @stage AND dead_letter_reason IS NULL AND active_run_id IS NULL
-      AND open_dependencies = 0 AND next_eligible_at_ms <= @now AND (assignee IS NULL OR assignee = @agent_id)
+    WHERE pipeline_id = +@pipeline_id AND stage = +@stage AND dead_letter_reason IS NULL AND active_run_id IS NULL
+      AND open_dependencies = 0 AND next_eligible_at_ms <= +@now AND (assignee IS NULL OR assignee = +@agent_id)
     ORDER BY priority DESC, created_at_ms, id LIMIT 1`)
   // Docket reaps expired leases lazily at every claim: one probe of runs_live_leases.
-  const expired = db.prepare<[number, number], unknown>('SELECT * FROM runs WHERE lease_expires_at_ms <= ? ORDER BY lease_expires_at_ms LIMIT ?')
-  const lastAttempt = db.prepare<[string], number>('SELECT coalesce(max(attempt), 0) FROM runs WHERE task_id = ?').pluck()
+  const expired = db.prepare<[number, number], unknown>('SELECT * FROM runs WHERE lease_expires_at_ms <= +? ORDER BY lease_expires_at_ms LIMIT ?')
+  const lastAttempt = db.prepare<[string], number>('SELECT coalesce(max(attempt), 0) FROM runs WHERE task_id = +?').pluck()
   const insertRun = db.prepare(`
     INSERT INTO runs (id, task_id, attempt, status, agent_id, agent_role, started_at_ms, lease_token_hash, lease_ttl_ms,
       lease_expires_at_ms, last_heartbeat_ms)
@@ -58,7 +59,7 @@ function createLoop(db: Db) {
   const lease = db.prepare('UPDATE tasks SET active_run_id = ? WHERE id = ?')
   // Complete: check the lease, move the task, close the run, write the transition event.
   const runById = db.prepare<[string], { id: string; task_id: string; status: string; lease_token_hash: Buffer; lease_expires_at_ms: number | null }>(
-    'SELECT * FROM runs WHERE id = ?')
+    'SELECT * FROM runs WHERE id = +?')
   const taskById = db.prepare<[string], { id: string; pipeline_id: string; stage: string }>('SELECT * FROM tasks WHERE id = ?')
   const closeRun = db.prepare(`UPDATE runs SET status = 'completed', ended_at_ms = @now, usage_json = '{}', lease_expires_at_ms = NULL WHERE id = @id`)
   const moveTask = db.prepare(`
@@ -66,7 +67,7 @@ function createLoop(db: Db) {
       next_eligible_at_ms = 0, updated_at_ms = @now WHERE id = @id`)
   const shiftDependents = db.prepare(`
     UPDATE tasks SET open_dependencies = open_dependencies - 1
-    WHERE id IN (SELECT task_id FROM task_dependencies WHERE depends_on_task_id = ?)`)
+    WHERE id IN (SELECT task_id FROM task_dependencies WHERE depends_on_task_id = +?)`)
   const insertEvent = db.prepare(`INSERT INTO events (run_id, ts_ms, kind, data_json) VALUES (?, ?, 'transition', ?)`)
 
   const claim = (role: string, agentId: string) => {
