@@ -5,6 +5,9 @@ import { randomFillSync } from 'node:crypto'
 let lastMs = -1
 let counter = 0
 const bytes = Buffer.alloc(16)
+// Random bits come from a pool refilled 8 KiB at a time: one CSPRNG call per 1,024 ids, not per id.
+const pool = Buffer.alloc(8192)
+let poolOffset = pool.length
 
 export function newId(nowMs: number): string {
   if (nowMs > lastMs) {
@@ -14,7 +17,12 @@ export function newId(nowMs: number): string {
     lastMs += 1
     counter = 0
   }
-  randomFillSync(bytes, 8, 8)
+  if (poolOffset === pool.length) {
+    randomFillSync(pool)
+    poolOffset = 0
+  }
+  pool.copy(bytes, 8, poolOffset, poolOffset + 8)
+  poolOffset += 8
   bytes.writeUIntBE(lastMs, 0, 6)
   bytes[6] = 0x70 | (counter >> 8)
   bytes[7] = counter & 0xff

@@ -43,9 +43,9 @@ export function createArtifactStore(db: Db) {
       const conds: string[] = []
       if (f.taskId !== undefined) conds.push('task_id = +@task_id')
       if (f.runId !== undefined) conds.push('run_id = +@run_id')
-      if (f.after !== null) conds.push('(created_at_ms > @after_ms OR (created_at_ms = @after_ms AND id > @after_id))')
+      if (f.after !== null) conds.push('(created_at_ms > +@after_ms OR (created_at_ms = +@after_ms AND id > +@after_id))')
       stmt = db.prepare(`SELECT * FROM artifacts ${conds.length ? `WHERE ${conds.join(' AND ')}` : ''}
-        ORDER BY created_at_ms, id LIMIT @limit`)
+        ORDER BY created_at_ms, id LIMIT +@limit`)
       listStmts.set(key, stmt)
     }
     return stmt

@@ -16,11 +16,11 @@ export function createDependencyStore(db: Db, tasks: TaskStore) {
   // Would `task` depending on `upstream` close a cycle? Only if `task` is already upstream of `upstream`.
   const reaches = db.prepare(`
     WITH RECURSIVE up (id) AS (
-      SELECT depends_on_task_id FROM task_dependencies WHERE task_id = @from
+      SELECT depends_on_task_id FROM task_dependencies WHERE task_id = +@from
       UNION
       SELECT d.depends_on_task_id FROM task_dependencies d JOIN up ON d.task_id = up.id
     )
-    SELECT 1 FROM up WHERE id = @to LIMIT 1`).pluck()
+    SELECT 1 FROM up WHERE id = +@to LIMIT 1`).pluck()
   const shiftOpen = db.prepare('UPDATE tasks SET open_dependencies = open_dependencies + ? WHERE id = ?')
 
   /** The one way an edge is written: the downstream task gains an open dependency unless upstream is done. */

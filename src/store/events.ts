@@ -7,7 +7,7 @@ export type EventStore = ReturnType<typeof createEventStore>
 export function createEventStore(db: Db) {
   const insert = db.prepare('INSERT INTO events (run_id, ts_ms, kind, data_json) VALUES (?, ?, ?, ?)')
   const ofRun = db.prepare<[string, number, number], EventRow>(
-    'SELECT * FROM events WHERE run_id = +? AND id > ? ORDER BY id LIMIT ?',
+    'SELECT * FROM events WHERE run_id = +? AND id > +? ORDER BY id LIMIT +?',
   )
   return {
     /** Appends an event; `data` is serialised here so every writer stores the same canonical JSON. */

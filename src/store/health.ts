@@ -8,7 +8,7 @@ export function createHealthStore(db: Db) {
     'SELECT stage, count FROM stage_counts WHERE count > 0 ORDER BY stage',
   )
   const activeLeases = db.prepare<[number], number>(
-    'SELECT count(*) FROM runs WHERE lease_expires_at_ms > ?',
+    'SELECT count(*) FROM runs WHERE lease_expires_at_ms > +?',
   ).pluck()
   return {
     tasksByStage: () => stages.all(),

@@ -30,7 +30,7 @@ export function createLeaseStore(db: Db) {
     ORDER BY priority DESC, created_at_ms, id LIMIT 1`)
   const liveInStage = db.prepare<Record<string, unknown>, number>(`
     SELECT count(*) FROM runs r JOIN tasks t ON t.id = r.task_id
-    WHERE r.lease_expires_at_ms > @now AND t.pipeline_id = @pipeline_id AND t.stage = @stage`).pluck()
+    WHERE r.lease_expires_at_ms > +@now AND t.pipeline_id = +@pipeline_id AND t.stage = +@stage`).pluck()
   const lastAttempt = db.prepare<[string], number | null>('SELECT max(attempt) FROM runs WHERE task_id = +?').pluck()
   const insertRun = db.prepare(`
     INSERT INTO runs (id, task_id, attempt, status, agent_id, agent_role, started_at_ms, lease_token_hash,

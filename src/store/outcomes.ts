@@ -30,7 +30,7 @@ export function createOutcomeStore(db: Db, tasks: TaskStore, events: EventStore)
   const retryAt = db.prepare('UPDATE tasks SET next_eligible_at_ms = @at WHERE id = @id')
   const deadLetterStmt = db.prepare('UPDATE tasks SET dead_letter_reason = @reason, active_run_id = NULL, updated_at_ms = @now WHERE id = @id')
   const expiredRuns = db.prepare<[number, number], RunRow>(
-    'SELECT * FROM runs WHERE lease_expires_at_ms <= +? ORDER BY lease_expires_at_ms LIMIT ?',
+    'SELECT * FROM runs WHERE lease_expires_at_ms <= +? ORDER BY lease_expires_at_ms LIMIT +?',
   )
   const requeueStmt = db.prepare(`
     UPDATE tasks SET dead_letter_reason = NULL, next_eligible_at_ms = @now, failed_attempts = 0,

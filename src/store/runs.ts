@@ -23,7 +23,7 @@ export function createRunStore(db: Db) {
   const byId = db.prepare<[string], RunRow>('SELECT * FROM runs WHERE id = +?')
   const latest = db.prepare<[string], RunRow>('SELECT * FROM runs WHERE task_id = +? ORDER BY attempt DESC LIMIT 1')
   const ofTask = db.prepare<[string, number, number], RunRow>(
-    'SELECT * FROM runs WHERE task_id = +? AND attempt > ? ORDER BY attempt LIMIT ?',
+    'SELECT * FROM runs WHERE task_id = +? AND attempt > +? ORDER BY attempt LIMIT +?',
   )
   return {
     get(id: string): RunRow | undefined {

@@ -56,12 +56,12 @@ export function createSpanStore(db: Db) {
     const key = `${f.runId !== undefined}${f.taskId !== undefined}${f.traceId !== undefined}`
     let stmt = listStmts.get(key)
     if (stmt === undefined) {
-      const conds = ['s.id > @after_id']
-      if (f.runId !== undefined) conds.push('run_id = @run_id')
-      if (f.taskId !== undefined) conds.push('task_id = @task_id')
-      if (f.traceId !== undefined) conds.push('trace_id = @trace_id')
+      const conds = ['s.id > +@after_id']
+      if (f.runId !== undefined) conds.push('run_id = +@run_id')
+      if (f.taskId !== undefined) conds.push('task_id = +@task_id')
+      if (f.traceId !== undefined) conds.push('trace_id = +@trace_id')
       stmt = db.prepare(`SELECT ${COLUMNS} FROM spans s JOIN otlp_resources r ON r.id = s.resource_id
-        WHERE ${conds.join(' AND ')} ORDER BY s.id LIMIT @limit`)
+        WHERE ${conds.join(' AND ')} ORDER BY s.id LIMIT +@limit`)
       listStmts.set(key, stmt)
     }
     return stmt

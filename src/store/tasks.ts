@@ -81,9 +81,9 @@ export function createTaskStore(db: Db, pipelines: PipelineStore) {
     let stmt = listStmts.get(key)
     if (stmt === undefined) {
       const conds = where(f)
-      if (f.after !== null) conds.push('(created_at_ms > @after_ms OR (created_at_ms = @after_ms AND id > @after_id))')
+      if (f.after !== null) conds.push('(created_at_ms > +@after_ms OR (created_at_ms = +@after_ms AND id > +@after_id))')
       stmt = db.prepare(`SELECT * FROM tasks ${conds.length ? `WHERE ${conds.join(' AND ')}` : ''}
-        ORDER BY created_at_ms, id LIMIT @limit`)
+        ORDER BY created_at_ms, id LIMIT +@limit`)
       listStmts.set(key, stmt)
     }
     return stmt

@@ -77,10 +77,10 @@ export const leaseRoutes: Route[] = [
     const run = runOfLeaseToken(input, app, input.params.id, 'Missing or invalid Authorization header', 'Lease not found')
     const req = optionalBody(HeartbeatBody, input.body)
     return app.commit(input, () => {
+      // `run` is current: nothing yields between runOfLeaseToken's read and this change.
       const now = app.clock.now()
-      const current = app.store.runs.get(run.id)!
-      requireLiveLease(current, now, 'Lease not found')
-      return json(200, { expires_at_ms: app.store.leases.heartbeat(current, req.lease_ttl_ms ?? current.lease_ttl_ms, now) })
+      requireLiveLease(run, now, 'Lease not found')
+      return json(200, { expires_at_ms: app.store.leases.heartbeat(run, req.lease_ttl_ms ?? run.lease_ttl_ms, now) })
     })
   }), 'lease'),
 ]

@@ -11,6 +11,7 @@ import { SYSTEM_EVENT_KINDS } from '../../domain/status.ts'
 import type { Input } from '../route.ts'
 import type { App } from '../../app.ts'
 import type { EventRow } from '../../store/events.ts'
+import type { RunRow } from '../../store/runs.ts'
 
 const AppendEvent = v.object({ kind: v.pipe(v.string(), v.minLength(1), v.maxLength(128)), data: v.optional(v.unknown()) })
 const Transition = v.object({
@@ -28,9 +29,11 @@ const RELEASED = 'No active lease for this run'
 /** The lease-token-authenticated run of a lease route. */
 const leaseRun = (input: Input, app: App) => runOfLeaseToken(input, app, input.params.id, MISSING, RELEASED)
 
-/** Inside the change: the run as it is now, which must still hold a live lease. */
-function liveRun(app: App, runId: string, nowMs: number) {
-  const run = app.store.runs.get(runId)!
+/**
+ * Inside the change, the run must still hold a live lease. The row leaseRun read is current: each handler
+ * goes from that read into its change without yielding to the event loop.
+ */
+function liveRun(run: RunRow, nowMs: number): RunRow {
   requireLiveLease(run, nowMs)
   return run
 }
@@ -61,7 +64,7 @@ export const runRoutes: Route[] = [
     if (SYSTEM_EVENT_KINDS.has(req.kind)) throw new AppError('reserved_event_kind', 400, `Event kind ${req.kind} is written only by Docket`)
     return app.commit(input, () => {
       const now = app.clock.now()
-      liveRun(app, run.id, now)
+      liveRun(run, now)
       return json(201, { id: app.store.events.append(run.id, req.kind, req.data, now) })
     })
   }), 'lease'),
@@ -71,7 +74,7 @@ export const runRoutes: Route[] = [
     const req = body(Transition, input.body)
     return app.commit(input, () => {
       const now = app.clock.now()
-      const result = app.store.outcomes.transition(liveRun(app, run.id, now), {
+      const result = app.store.outcomes.transition(liveRun(run, now), {
         trigger: req.trigger,
         instructions: req.instructions ?? null,
         usage: req.usage,
@@ -88,7 +91,7 @@ export const runRoutes: Route[] = [
     let retryAtMs: number | null = null
     const reply = await app.commit(input, () => {
       const now = app.clock.now()
-      retryAtMs = app.store.outcomes.fail(liveRun(app, run.id, now), req.error, req.usage, now)
+      retryAtMs = app.store.outcomes.fail(liveRun(run, now), req.error, req.usage, now)
       return json(200, { status: 'failed' })
     })
     if (retryAtMs !== null) app.waiters.wakeAt(retryAtMs)
