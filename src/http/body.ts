@@ -1,26 +1,40 @@
+import type { IncomingMessage } from 'node:http'
 import { AppError } from '../domain/errors.ts'
 
-/** Reads a request body up to `limit` bytes; larger (declared or streamed, chunked included) → 413. */
-export async function readBody(request: Request, limit: number): Promise<Buffer> {
-  const declared = request.headers.get('content-length')
-  if (declared !== null && Number(declared) > limit) throw tooLarge(limit)
-  if (request.body === null) return Buffer.alloc(0)
-  const chunks: Uint8Array[] = []
-  let size = 0
-  const reader = request.body.getReader()
-  for (;;) {
-    const { done, value } = await reader.read()
-    if (done) break
-    size += value.byteLength
-    if (size > limit) {
-      // Release, never cancel: cancelling destroys the socket before the 413 is written (the client
-      // sees a reset). The adapter discards the unread rest and `connection: close` ends the exchange.
-      reader.releaseLock()
-      throw tooLarge(limit)
+/**
+ * Reads a request body up to `limit` bytes; larger (declared or streamed, chunked included) → 413.
+ * It reads the node request directly: going through the fetch Request's web stream costs several times more.
+ */
+export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = req.headers['content-length']
+  if (declared !== undefined && Number(declared) > limit) return Promise.reject(tooLarge(limit))
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    let size = 0
+    const onData = (chunk: Buffer) => {
+      size += chunk.length
+      if (size <= limit) return void chunks.push(chunk)
+      // Stop collecting but let the rest flow away: destroying the socket would lose the 413 itself.
+      done()
+      reject(tooLarge(limit))
     }
-    chunks.push(value)
-  }
-  return chunks.length === 1 ? Buffer.from(chunks[0].buffer, chunks[0].byteOffset, chunks[0].byteLength) : Buffer.concat(chunks)
+    const onEnd = () => {
+      done()
+      resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size))
+    }
+    const onError = (err: Error) => {
+      done()
+      reject(err)
+    }
+    const done = () => {
+      req.off('data', onData)
+      req.off('end', onEnd)
+      req.off('error', onError)
+    }
+    req.on('data', onData)
+    req.on('end', onEnd)
+    req.on('error', onError)
+  })
 }
 
 export function tooLarge(limit: number): AppError {

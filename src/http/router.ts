@@ -9,7 +9,7 @@ import { readBody } from './body.ts'
 import { decodeComponent, idempotencyKeyOf, parseQuery } from './validate.ts'
 import type { BinaryReply, Reply } from './reply.ts'
 
-export type ServerContext = { req?: IncomingMessage }
+export type ServerContext = { req: IncomingMessage }
 type Matched = { route: Route; params: Record<string, string> }
 
 const METHODS: ReadonlySet<string> = new Set(['GET', 'POST', 'PUT', 'DELETE'])
@@ -63,7 +63,7 @@ export function createRouter(routes: Route[], app: App) {
   }
 
   async function dispatch(request: Request, ctx: ServerContext, method: string): Promise<Reply | BinaryReply> {
-    const target = ctx.req?.url ?? request.url.slice(request.url.indexOf('/', 8))
+    const target = ctx.req.url ?? '/'
     const q = target.indexOf('?')
     const rawPath = q < 0 ? target : target.slice(0, q)
     const segments = rawPath.split('/').filter(Boolean).map((s, i) => decodeComponent(s, `path[${i}]`))
@@ -87,7 +87,7 @@ export function createRouter(routes: Route[], app: App) {
       rawPath,
       params: decodeParams(params),
       query: parseQuery(q < 0 ? '' : target.slice(q + 1)),
-      body: method === 'GET' ? null : await readBody(request, app.config.maxBodyBytes),
+      body: method === 'GET' ? null : await readBody(ctx.req, app.config.maxBodyBytes),
       headers: request.headers,
       bearer,
       isApiAuthorized,
