@@ -1,4 +1,5 @@
 import type { Db } from './db.ts'
+import { timePages, type TimeCursor } from './time-pages.ts'
 import { AppError, validationError } from '../domain/errors.ts'
 import { newId } from '../domain/ids.ts'
 
@@ -24,7 +25,7 @@ export type NewArtifact = {
   meta?: unknown
 }
 
-export type ArtifactFilter = { taskId?: string; runId?: string; after: { createdAtMs: number; id: string } | null; limit: number }
+export type ArtifactFilter = { taskId?: string; runId?: string; after: TimeCursor | null; limit: number }
 
 export type ArtifactStore = ReturnType<typeof createArtifactStore>
 
@@ -34,22 +35,7 @@ export function createArtifactStore(db: Db) {
     VALUES (@id, @task_id, @run_id, @now, @kind, @uri, @sha256, @size_bytes, @meta_json)`)
   const taskExists = db.prepare('SELECT 1 FROM tasks WHERE id = ?').pluck()
   const taskOfRun = db.prepare<[string], string>('SELECT task_id FROM runs WHERE id = ?').pluck()
-  const listStmts = new Map<string, ReturnType<typeof db.prepare<Record<string, unknown>, ArtifactRow>>>()
-
-  function listStmt(f: ArtifactFilter) {
-    const key = `${f.taskId !== undefined}${f.runId !== undefined}${f.after !== null}`
-    let stmt = listStmts.get(key)
-    if (stmt === undefined) {
-      const conds: string[] = []
-      if (f.taskId !== undefined) conds.push('task_id = +@task_id')
-      if (f.runId !== undefined) conds.push('run_id = +@run_id')
-      if (f.after !== null) conds.push('(created_at_ms > +@after_ms OR (created_at_ms = +@after_ms AND id > +@after_id))')
-      stmt = db.prepare(`SELECT * FROM artifacts ${conds.length ? `WHERE ${conds.join(' AND ')}` : ''}
-        ORDER BY created_at_ms, id LIMIT +@limit`)
-      listStmts.set(key, stmt)
-    }
-    return stmt
-  }
+  const pages = timePages<ArtifactRow>(db, 'artifacts')
 
   return {
     create(a: NewArtifact, nowMs: number): string {
@@ -70,11 +56,7 @@ export function createArtifactStore(db: Db) {
     },
 
     list(f: ArtifactFilter): ArtifactRow[] {
-      const params: Record<string, unknown> = { limit: f.limit + 1 }
-      if (f.taskId !== undefined) params.task_id = f.taskId
-      if (f.runId !== undefined) params.run_id = f.runId
-      if (f.after !== null) Object.assign(params, { after_ms: f.after.createdAtMs, after_id: f.after.id })
-      return listStmt(f).all(params)
+      return pages({ task_id: f.taskId, run_id: f.runId }, f.after, f.limit)
     },
   }
 }

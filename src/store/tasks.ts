@@ -1,4 +1,5 @@
 import type { Db } from './db.ts'
+import { timePages, type TimeCursor } from './time-pages.ts'
 import type { PipelineStore } from './pipelines.ts'
 import { AppError, validationError } from '../domain/errors.ts'
 import { isTerminalStage, type CompiledPipeline } from '../domain/pipeline.ts'
@@ -37,7 +38,7 @@ export type NewTask = {
   not_before_ms?: number | null
 }
 
-export type TaskFilter = { stage?: string; pipelineId?: string; after: { createdAtMs: number; id: string } | null; limit: number }
+export type TaskFilter = { stage?: string; pipelineId?: string; after: TimeCursor | null; limit: number }
 
 export type TaskStore = ReturnType<typeof createTaskStore>
 
@@ -71,23 +72,7 @@ export function createTaskStore(db: Db, pipelines: PipelineStore) {
     if (wasTerminal !== isTerminal) shiftDependents.run({ id: task.id, delta: isTerminal ? -1 : 1 })
   }
 
-  const where = (f: TaskFilter) =>
-    [f.stage !== undefined ? 'stage = +@stage' : '', f.pipelineId !== undefined ? 'pipeline_id = +@pipeline_id' : '']
-      .filter(Boolean)
-  // One prepared statement per filter combination; each has an index whose order is the page order.
-  const listStmts = new Map<string, ReturnType<typeof db.prepare<Record<string, unknown>, TaskRow>>>()
-  const listStmt = (f: TaskFilter) => {
-    const key = `${f.stage !== undefined}${f.pipelineId !== undefined}${f.after !== null}`
-    let stmt = listStmts.get(key)
-    if (stmt === undefined) {
-      const conds = where(f)
-      if (f.after !== null) conds.push('(created_at_ms > +@after_ms OR (created_at_ms = +@after_ms AND id > +@after_id))')
-      stmt = db.prepare(`SELECT * FROM tasks ${conds.length ? `WHERE ${conds.join(' AND ')}` : ''}
-        ORDER BY created_at_ms, id LIMIT +@limit`)
-      listStmts.set(key, stmt)
-    }
-    return stmt
-  }
+  const pages = timePages<TaskRow>(db, 'tasks')
 
   const store = {
     get(id: string): TaskRow | undefined {
@@ -137,11 +122,7 @@ export function createTaskStore(db: Db, pipelines: PipelineStore) {
     },
 
     list(f: TaskFilter): TaskRow[] {
-      const params: Record<string, unknown> = { limit: f.limit + 1 }
-      if (f.stage !== undefined) params.stage = f.stage
-      if (f.pipelineId !== undefined) params.pipeline_id = f.pipelineId
-      if (f.after !== null) Object.assign(params, { after_ms: f.after.createdAtMs, after_id: f.after.id })
-      return listStmt(f).all(params)
+      return pages({ stage: f.stage, pipeline_id: f.pipelineId }, f.after, f.limit)
     },
 
     /** Moves a task to another stage of its pipeline (dead letter, requeue). */
