@@ -11,6 +11,7 @@ import { metaRoutes } from './http/routes/meta.ts'
 import { pipelineRoutes } from './http/routes/pipelines.ts'
 import { taskRoutes } from './http/routes/tasks.ts'
 import { linkRoutes } from './http/routes/links.ts'
+import { kvRoutes } from './http/routes/kv.ts'
 import { VERSION } from './version.ts'
 
 export type AppConfig = { token: string | null; maxBodyBytes: number; version: string }
@@ -20,7 +21,7 @@ export const DEFAULT_CONFIG: AppConfig = { token: null, maxBodyBytes: 1024 * 102
 /** What every handler gets: the stores, the clock, the configuration and the one way to commit a change. */
 export type App = { store: Store; clock: Clock; config: AppConfig; commit: Commit; log: Log }
 
-export const ROUTES: Route[] = [...metaRoutes, ...pipelineRoutes, ...taskRoutes, ...linkRoutes]
+export const ROUTES: Route[] = [...metaRoutes, ...pipelineRoutes, ...taskRoutes, ...linkRoutes, ...kvRoutes]
 
 const IDEMPOTENCY_SWEEP_MS = 60 * 60 * 1000
 

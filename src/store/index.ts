@@ -6,6 +6,7 @@ import { createDependencyStore } from './dependencies.ts'
 import { createAssignmentStore } from './assignments.ts'
 import { createIdempotencyStore } from './idempotency.ts'
 import { createHealthStore } from './health.ts'
+import { createKvStore } from './kv.ts'
 
 export type Store = ReturnType<typeof createStore>
 
@@ -21,5 +22,6 @@ export function createStore(db: Db) {
     assignments: createAssignmentStore(db, tasks),
     idempotency: createIdempotencyStore(db),
     health: createHealthStore(db),
+    kv: createKvStore(db),
   }
 }
