@@ -25,3 +25,13 @@ export function filterJson(text: string): string | null {
   // 1e999 parses to Infinity, which no stored value can be equal to (JSON.stringify stores it as null).
   return typeof value === 'number' && !Number.isFinite(value) ? null : JSON.stringify(value)
 }
+
+// The subset of SQLite's JSON path syntax that SQLite always accepts: `$`, then `.key`, `."quoted key"`,
+// `[N]`, `[#]` or `[#-N]` steps. SQLite parses a path lazily while walking a document, so a bad step
+// past the end of one value would only fail on another; checking up front keeps that out of queries.
+// Backslashes and NUL are refused (SQLite reads them as escapes and as the end of the path).
+const JSON_PATH = /^\$(?:\.(?:"[^"\\\0]*"|[^."[\]\\\0]+)|\[(?:\d+|#(?:-\d+)?)\])*$/
+
+export function isJsonPath(path: string): boolean {
+  return JSON_PATH.test(path)
+}

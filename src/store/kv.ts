@@ -1,6 +1,6 @@
 import type { Db } from './db.ts'
 import type { Statement } from 'better-sqlite3'
-import { AppError, validationError } from '../domain/errors.ts'
+import { AppError } from '../domain/errors.ts'
 
 export type EntryRow = { namespace: string; key: string; value_json: string; created_at_ms: number; updated_at_ms: number }
 export type HitRow = EntryRow & { rank: number; snippet: string }
@@ -9,7 +9,7 @@ export type HitRow = EntryRow & { rank: number; snippet: string }
 export type Search = {
   match: string
   namespace?: string
-  /** json_extract(value, path) equals `text` as text, or `json` (if not null) as a JSON scalar. */
+  /** json_extract(value, path) equals `text` as text, or `json` (if not null) as a JSON scalar; `path` is valid (isJsonPath). */
   filter?: { path: string; text: string | undefined; json: string | null }
   limit: number
 }
@@ -31,8 +31,6 @@ export function createKvStore(db: Db) {
     `SELECT ${ENTRY} FROM store s WHERE namespace = ? AND key > ? ORDER BY key LIMIT ?`)
   const deleteKey = db.prepare('DELETE FROM store WHERE namespace = ? AND key = ?')
   const deleteNamespace = db.prepare('DELETE FROM store WHERE namespace = ?')
-  // SQLite's own parser is the definition of a valid JSON path.
-  const probePath = db.prepare('SELECT json_extract(\'{}\', ?)')
 
   // FTS5 consumes `ORDER BY rank` (no temp B-tree) and the join is streamed in rank order, so entry rows,
   // filters and snippet() are evaluated only until `limit` rows pass the filters. One statement per shape.
@@ -78,16 +76,6 @@ export function createKvStore(db: Db) {
 
     removeNamespace(ns: string): void {
       deleteNamespace.run(ns)
-    },
-
-    /** Throws 400 validation_failed unless SQLite accepts `path` as a JSON path. */
-    checkJsonPath(path: string): void {
-      try {
-        probePath.get(path)
-      } catch (err) {
-        if (!(err instanceof Error && /JSON path/i.test(err.message))) throw err
-        throw validationError([{ path: 'query.filter_path', message: 'not a JSON path such as $.status or $.tags[0]' }])
-      }
     },
 
     /** Best first by bm25 (FTS5 `rank`: lower is better). */

@@ -1,6 +1,5 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import fc from 'fast-check'
 import { startServer, type TestServer } from '../helpers/server.ts'
 import { expectError, expectStatus, unique } from '../helpers/fixtures.ts'
 
@@ -9,15 +8,9 @@ test.before(async (ctx) => { ctx.s = await startServer() })
 test.after(async (ctx) => ctx.s.close())
 
 const enc = encodeURIComponent
-/** A word no other test uses, so searches see only this test's entries. */
-const word = () => unique('w').replaceAll('-', 'x')
 
 async function putValue(s: TestServer, ns: string, key: string, value: unknown): Promise<void> {
   expectStatus(await s.request('PUT', `/store/${enc(ns)}/${enc(key)}`, { value }), 204)
-}
-
-async function search(s: TestServer, query: Record<string, string>) {
-  return s.request('GET', `/store/search?${new URLSearchParams(query)}`)
 }
 
 test('put then get returns the value as sent with both timestamps', async ({ s }) => {

@@ -4,7 +4,7 @@ import { body, queryLimit } from '../validate.ts'
 import { noContent, rawJson } from '../reply.ts'
 import { pageJson } from '../pagination.ts'
 import { AppError, validationError, type Detail } from '../../domain/errors.ts'
-import { filterJson, ftsQuery } from '../../domain/search.ts'
+import { filterJson, ftsQuery, isJsonPath } from '../../domain/search.ts'
 import type { EntryRow, HitRow } from '../../store/kv.ts'
 
 const MAX_NAME_BYTES = 512
@@ -55,7 +55,9 @@ export const kvRoutes: Route[] = [
     const match = ftsQuery(q)
     if (match === null) throw new AppError('invalid_query', 400, 'Search query must contain at least one non-whitespace term')
     const limit = queryLimit(input.query, 10)
-    if (path !== undefined) app.store.kv.checkJsonPath(path)
+    if (path !== undefined && !isJsonPath(path)) {
+      throw validationError([{ path: 'query.filter_path', message: 'not a JSON path such as $.status, $.tags[0] or $."a key"' }])
+    }
     const filter = path === undefined ? undefined : { path, text: value, json: value === undefined ? null : filterJson(value) }
     const hits = app.store.kv.search({ match, namespace, filter, limit })
     return rawJson(200, `[${hits.map(hitJson).join(',')}]`)
