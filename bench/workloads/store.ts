@@ -39,26 +39,37 @@ async function measurePuts(pool: Pool, gen: TextGen, count: number): Promise<num
   return count / ((performance.now() - started) / 1000)
 }
 
-/** Inserts entries [from, to) through the store table (its triggers index them); returns rows/s. */
-function bulkLoad(dbPath: string, gen: TextGen, from: number, to: number, log: (m: string) => void): number {
+// better-sqlite3 12 on Node 24 can abort the process when the GC finalizes a Statement or Database
+// (`Assertion failed: (env) != nullptr` in ~Statement; fixed by better-sqlite3 13). So the loader opens one
+// connection, sets pragmas with exec (db.pragma() leaves a statement behind), and keeps it reachable.
+const keepAlive: unknown[] = []
+
+type Loader = { load(from: number, to: number): number; close(): void }
+
+function openLoader(dbPath: string, gen: TextGen, log: (m: string) => void): Loader {
   const db = new Database(dbPath)
-  db.pragma('busy_timeout = 5000')
-  db.pragma('synchronous = NORMAL')
+  db.exec('PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL')
   const insert = db.prepare('INSERT INTO store (namespace, key, value_json, created_at_ms, updated_at_ms) VALUES (?, ?, ?, ?, ?)')
-  const load = db.transaction((a: number, b: number) => {
+  const batch = db.transaction((a: number, b: number) => {
     for (let i = a; i < b; i++) {
       const e = gen.entry(i)
       insert.run(e.namespace, e.key, JSON.stringify(e.value), i, i)
     }
   })
-  const started = performance.now()
-  for (let i = from; i < to; i += LOAD_BATCH) {
-    load(i, Math.min(to, i + LOAD_BATCH))
-    if ((i / LOAD_BATCH) % 20 === 0) log(`  loaded ${i + LOAD_BATCH} entries`)
+  keepAlive.push(db, insert, batch)
+  return {
+    /** Inserts entries [from, to) through the store table (its triggers index them); returns rows/s. */
+    load(from, to) {
+      const started = performance.now()
+      for (let i = from; i < to; i += LOAD_BATCH) {
+        batch(i, Math.min(to, i + LOAD_BATCH))
+        if ((i / LOAD_BATCH) % 20 === 0) log(`  loaded ${Math.min(to, i + LOAD_BATCH)} entries`)
+      }
+      db.exec('PRAGMA wal_checkpoint(TRUNCATE)')
+      return (to - from) / ((performance.now() - started) / 1000)
+    },
+    close: () => db.close(),
   }
-  db.pragma('wal_checkpoint(TRUNCATE)')
-  db.close()
-  return (to - from) / ((performance.now() - started) / 1000)
 }
 
 type QueryClass = { name: string; query(): string }
@@ -103,13 +114,14 @@ export async function runStore(ctx: BenchContext, sizes = ctx.quick ? [20_000] :
   const gen = textGen(1)
   const docket = await ctx.startDocket()
   const pool = new Pool(docket.url, { connections: PUT_CONNECTIONS, keepAliveTimeout: 60_000 })
+  const loader = openLoader(docket.dbPath, gen, ctx.log)
   try {
     const puts = ctx.quick ? 2_000 : 10_000
     metrics.put_per_s = Math.round(await measurePuts(pool, gen, puts))
     ctx.log(`store: ${puts} HTTP puts at ${metrics.put_per_s}/s`)
     let loaded = puts
     for (const size of sizes) {
-      metrics[`bulk_load_rows_per_s_to_${size}`] = Math.round(bulkLoad(docket.dbPath, gen, loaded, size, ctx.log))
+      metrics[`bulk_load_rows_per_s_to_${size}`] = Math.round(loader.load(loaded, size))
       loaded = size
       const perClass = ctx.quick ? 50 : 300
       const results = await measureSearch(pool, queryClasses(gen, rng(size)), perClass)
@@ -122,6 +134,7 @@ export async function runStore(ctx: BenchContext, sizes = ctx.quick ? [20_000] :
     }
     metrics.peak_rss_mb = docket.peakRssMb()
   } finally {
+    loader.close()
     await pool.close()
     await docket.stop()
   }
