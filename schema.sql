@@ -204,3 +204,51 @@ CREATE TABLE spans (
 CREATE INDEX spans_by_run ON spans (run_id, id) WHERE run_id IS NOT NULL;
 CREATE INDEX spans_by_task ON spans (task_id, id) WHERE task_id IS NOT NULL;
 CREATE INDEX spans_by_trace ON spans (trace_id, id);
+
+-- @migration 3: store
+
+-- Namespaced key-value entries. A rowid table (not WITHOUT ROWID): the FTS5 index below needs an integer
+-- rowid to point at. UNIQUE (namespace, key) is both the upsert target and the list order (byte order).
+CREATE TABLE store (
+  id            INTEGER PRIMARY KEY,
+  namespace     TEXT NOT NULL,
+  key           TEXT NOT NULL,
+  value_json    TEXT NOT NULL,
+  created_at_ms INTEGER NOT NULL,
+  updated_at_ms INTEGER NOT NULL,
+  UNIQUE (namespace, key)
+) STRICT;
+
+-- What search sees of an entry: its namespace, its key, and the strings and numbers of its value joined by
+-- newlines. JSON object keys and punctuation are left out, so `q=title` finds the word "title", not every
+-- value with a "title" field (R§21.5 indexes the raw JSON text; W32). Not stored twice: the FTS index reads
+-- this view for snippets, and the triggers compute the same expression, which is deterministic (document order).
+CREATE VIEW store_search_text (id, namespace, key, text) AS
+  SELECT id, namespace, key,
+    (SELECT group_concat(value, char(10) ORDER BY id) FROM json_tree(value_json) WHERE type IN ('text', 'integer', 'real'))
+  FROM store;
+
+CREATE VIRTUAL TABLE store_fts USING fts5(
+  namespace, key, text,
+  content = 'store_search_text', content_rowid = 'id',
+  tokenize = 'unicode61 remove_diacritics 2'
+);
+
+CREATE TRIGGER store_fts_insert AFTER INSERT ON store BEGIN
+  INSERT INTO store_fts (rowid, namespace, key, text) VALUES (new.id, new.namespace, new.key,
+    (SELECT group_concat(value, char(10) ORDER BY id) FROM json_tree(new.value_json) WHERE type IN ('text', 'integer', 'real')));
+END;
+
+-- An external-content delete must be given exactly the text that was indexed: the same expression on old.
+CREATE TRIGGER store_fts_delete AFTER DELETE ON store BEGIN
+  INSERT INTO store_fts (store_fts, rowid, namespace, key, text) VALUES ('delete', old.id, old.namespace, old.key,
+    (SELECT group_concat(value, char(10) ORDER BY id) FROM json_tree(old.value_json) WHERE type IN ('text', 'integer', 'real')));
+END;
+
+-- Upserts change only the value (namespace and key are the conflict target).
+CREATE TRIGGER store_fts_update AFTER UPDATE OF value_json ON store BEGIN
+  INSERT INTO store_fts (store_fts, rowid, namespace, key, text) VALUES ('delete', old.id, old.namespace, old.key,
+    (SELECT group_concat(value, char(10) ORDER BY id) FROM json_tree(old.value_json) WHERE type IN ('text', 'integer', 'real')));
+  INSERT INTO store_fts (rowid, namespace, key, text) VALUES (new.id, new.namespace, new.key,
+    (SELECT group_concat(value, char(10) ORDER BY id) FROM json_tree(new.value_json) WHERE type IN ('text', 'integer', 'real')));
+END;

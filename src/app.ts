@@ -19,6 +19,7 @@ import { controlRoutes } from './http/routes/control.ts'
 import { createReaper } from './reaper.ts'
 import { createWaiters, type Waiters } from './http/waiters.ts'
 import { otlpRoutes } from './http/routes/otlp.ts'
+import { kvRoutes } from './http/routes/kv.ts'
 import { VERSION } from './version.ts'
 
 export type AppConfig = { token: string | null; maxBodyBytes: number; version: string }
@@ -39,7 +40,7 @@ export type App = {
 
 export const ROUTES: Route[] = [
   ...metaRoutes, ...pipelineRoutes, ...taskRoutes, ...linkRoutes, ...controlRoutes,
-  ...leaseRoutes, ...runRoutes, ...artifactRoutes, ...opsRoutes, ...otlpRoutes,
+  ...leaseRoutes, ...runRoutes, ...artifactRoutes, ...opsRoutes, ...otlpRoutes, ...kvRoutes,
 ]
 
 const IDEMPOTENCY_SWEEP_MS = 60 * 60 * 1000

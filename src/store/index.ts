@@ -12,6 +12,7 @@ import { createOutcomeStore } from './outcomes.ts'
 import { createArtifactStore } from './artifacts.ts'
 import { createOpsStore } from './ops.ts'
 import { createSpanStore } from './spans.ts'
+import { createKvStore } from './kv.ts'
 
 export type Store = ReturnType<typeof createStore>
 
@@ -34,5 +35,6 @@ export function createStore(db: Db) {
     artifacts: createArtifactStore(db),
     ops: createOpsStore(db),
     spans: createSpanStore(db),
+    kv: createKvStore(db),
   }
 }

@@ -225,7 +225,8 @@ test('every route with a path id answers an unknown id with 404', async ({ s, ta
     'POST /tasks/:id/dependencies': { depends_on_task_id: taskId },
     'POST /tasks/:id/assignments': { agent_id: 'a' },
   }
-  for (const route of ROUTES.filter((r) => r.path.includes(':'))) {
+  // Store paths name a namespace and a key, not records that must exist (a PUT creates them).
+  for (const route of ROUTES.filter((r) => r.path.includes(':') && !r.path.startsWith('/store'))) {
     const body = route.method === 'GET' ? undefined : bodies[`${route.method} ${route.path}`] ?? {}
     const res = await s.request(route.method, fill(route.path, 'ghost'), body)
     expectClientError(res, `${route.method} ${route.path}`)

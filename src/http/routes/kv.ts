@@ -1,0 +1,108 @@
+import * as v from 'valibot'
+import { del, get, put, type Input, type Route } from '../route.ts'
+import { body, queryLimit } from '../validate.ts'
+import { noContent, rawJson } from '../reply.ts'
+import { pageJson } from '../pagination.ts'
+import { AppError, validationError, type Detail } from '../../domain/errors.ts'
+import { filterJson, ftsQuery, isJsonPath } from '../../domain/search.ts'
+import type { EntryRow, HitRow } from '../../store/kv.ts'
+
+const MAX_NAME_BYTES = 512
+/** GET /store/{ns} without limit or cursor keeps R's plain array, but never more than this. */
+const PLAIN_LIST_CAP = 1000
+const RESERVED_NAMESPACE = 'search'
+
+// `value` must be present (valibot checks the key) and may be null; other fields are ignored (R§21.1).
+const PutBody = v.looseObject({ value: v.unknown() })
+
+const s = JSON.stringify
+
+function entryJson(e: EntryRow): string {
+  return `{"namespace":${s(e.namespace)},"key":${s(e.key)},"value":${e.value_json},` +
+    `"created_at_ms":${e.created_at_ms},"updated_at_ms":${e.updated_at_ms}}`
+}
+
+function hitJson(h: HitRow): string {
+  return `${entryJson(h).slice(0, -1)},"snippet":${s(h.snippet)},"rank":${h.rank}}`
+}
+
+/** Namespace and key are percent-decoded path segments of 1..512 UTF-8 bytes. */
+function names(input: Input): { ns: string; key: string } {
+  const { ns, key } = input.params
+  const details: Detail[] = [['namespace', ns], ['key', key]]
+    .filter(([, text]) => text !== undefined && Buffer.byteLength(text) > MAX_NAME_BYTES)
+    .map(([field]) => ({ path: field, message: `longer than ${MAX_NAME_BYTES} bytes` }))
+  if (details.length > 0) throw validationError(details)
+  return { ns, key } // the router drops empty segments, so neither is ever empty
+}
+
+// A cursor is the last key returned, base64url-encoded so that it needs no escaping in a URL.
+const encodeCursor = (key: string) => Buffer.from(key).toString('base64url')
+
+function decodeCursor(text: string): string {
+  const key = Buffer.from(text, 'base64url').toString()
+  if (text === '' || encodeCursor(key) !== text) {
+    throw new AppError('invalid_cursor', 400, 'Invalid cursor format', [{ path: 'query.cursor', message: 'not a cursor this list returned' }])
+  }
+  return key
+}
+
+export const kvRoutes: Route[] = [
+  // Before /store/:ns, which would otherwise list a namespace named "search" (R§3.3).
+  get('/store/search', (input, app) => {
+    const { q, namespace, filter_path: path, filter_value: value } = input.query
+    if (q === undefined) throw new AppError('missing_param', 400, "Query parameter 'q' is required")
+    const match = ftsQuery(q)
+    if (match === null) throw new AppError('invalid_query', 400, 'Search query must contain at least one non-whitespace term')
+    const limit = queryLimit(input.query, 10)
+    if (path !== undefined && !isJsonPath(path)) {
+      throw validationError([{ path: 'query.filter_path', message: 'not a JSON path such as $.status, $.tags[0] or $."a key"' }])
+    }
+    const filter = path === undefined ? undefined : { path, text: value, json: value === undefined ? null : filterJson(value) }
+    const hits = app.store.kv.search({ match, namespace, filter, limit })
+    return rawJson(200, `[${hits.map(hitJson).join(',')}]`)
+  }),
+
+  put('/store/:ns/:key', (input, app) => {
+    const { ns, key } = names(input)
+    if (ns === RESERVED_NAMESPACE) throw new AppError('reserved_namespace', 400, '"search" is a reserved namespace name')
+    const { value } = body(PutBody, input.body)
+    const valueJson = s(value)
+    return app.commit(input, () => {
+      app.store.kv.put(ns, key, valueJson, app.clock.now())
+      return noContent()
+    })
+  }),
+
+  get('/store/:ns/:key', (input, app) => {
+    const { ns, key } = names(input)
+    return rawJson(200, entryJson(app.store.kv.get(ns, key)))
+  }),
+
+  get('/store/:ns', (input, app) => {
+    const { ns } = names(input)
+    const { kv } = app.store
+    if (input.query.limit === undefined && input.query.cursor === undefined) {
+      return rawJson(200, `[${kv.list(ns, null, PLAIN_LIST_CAP).map(entryJson).join(',')}]`)
+    }
+    const limit = queryLimit(input.query, 100)
+    const after = input.query.cursor === undefined ? null : decodeCursor(input.query.cursor)
+    return rawJson(200, pageJson(kv.list(ns, after, limit + 1), limit, entryJson, (e) => encodeCursor(e.key)))
+  }),
+
+  del('/store/:ns/:key', (input, app) => {
+    const { ns, key } = names(input)
+    return app.commit(input, () => {
+      app.store.kv.remove(ns, key)
+      return noContent()
+    })
+  }),
+
+  del('/store/:ns', (input, app) => {
+    const { ns } = names(input)
+    return app.commit(input, () => {
+      app.store.kv.removeNamespace(ns)
+      return noContent()
+    })
+  }),
+]

@@ -1,0 +1,93 @@
+import type { Db } from './db.ts'
+import type { Statement } from 'better-sqlite3'
+import { AppError } from '../domain/errors.ts'
+
+export type EntryRow = { namespace: string; key: string; value_json: string; created_at_ms: number; updated_at_ms: number }
+export type HitRow = EntryRow & { rank: number; snippet: string }
+
+/** A search, already validated: `match` is an FTS5 query built by ftsQuery (domain/search.ts). */
+export type Search = {
+  match: string
+  namespace?: string
+  /** json_extract(value, path) equals `text` as text, or `json` (if not null) as a JSON scalar; `path` is valid (isJsonPath). */
+  filter?: { path: string; text: string | undefined; json: string | null }
+  limit: number
+}
+
+export type KvStore = ReturnType<typeof createKvStore>
+
+const ENTRY = 's.namespace, s.key, s.value_json, s.created_at_ms, s.updated_at_ms'
+// Highlights read as Markdown bold in an agent's context; 24 tokens is about one sentence around the match.
+const SNIPPET = `snippet(store_fts, -1, '**', '**', '…', 24)`
+
+export function createKvStore(db: Db) {
+  // An upsert: created_at_ms is kept, the triggers re-index the value.
+  const upsert = db.prepare(`
+    INSERT INTO store (namespace, key, value_json, created_at_ms, updated_at_ms) VALUES (@ns, @key, @value_json, @now, @now)
+    ON CONFLICT (namespace, key) DO UPDATE SET value_json = excluded.value_json, updated_at_ms = excluded.updated_at_ms`)
+  const byKey = db.prepare<[string, string], EntryRow>(`SELECT ${ENTRY} FROM store s WHERE namespace = ? AND key = ?`)
+  const firstPage = db.prepare<[string, number], EntryRow>(`SELECT ${ENTRY} FROM store s WHERE namespace = +? ORDER BY key LIMIT +?`)
+  const nextPage = db.prepare<[string, string, number], EntryRow>(
+    `SELECT ${ENTRY} FROM store s WHERE namespace = +? AND key > +? ORDER BY key LIMIT +?`)
+  const deleteKey = db.prepare('DELETE FROM store WHERE namespace = ? AND key = ?')
+  const deleteNamespace = db.prepare('DELETE FROM store WHERE namespace = ?')
+
+  // FTS5 consumes `ORDER BY rank` (no temp B-tree) and the join is streamed in rank order, so entry rows,
+  // filters and snippet() are evaluated only until `limit` rows pass the filters. One statement per shape.
+  const searchStmts = new Map<string, Statement<Record<string, unknown>, HitRow>>()
+  const searchStmt = (s: Search) => {
+    const shape = `${s.namespace !== undefined}:${s.filter !== undefined}:${s.filter?.json != null}`
+    let stmt = searchStmts.get(shape)
+    if (stmt === undefined) {
+      const conds = ['store_fts MATCH @match']
+      if (s.namespace !== undefined) conds.push('s.namespace = +@namespace')
+      if (s.filter !== undefined) {
+        conds.push(s.filter.json === null
+          ? 'json_extract(s.value_json, @path) = @text'
+          : '(json_extract(s.value_json, @path) = @text OR s.value_json -> @path = @json)')
+      }
+      stmt = db.prepare(`SELECT ${ENTRY}, f.rank AS rank, ${SNIPPET} AS snippet
+        FROM store_fts f JOIN store s ON s.id = f.rowid
+        WHERE ${conds.join(' AND ')} ORDER BY f.rank LIMIT +@limit`)
+      searchStmts.set(shape, stmt)
+    }
+    return stmt
+  }
+
+  return {
+    put(ns: string, key: string, valueJson: string, nowMs: number): void {
+      upsert.run({ ns, key, value_json: valueJson, now: nowMs })
+    },
+
+    get(ns: string, key: string): EntryRow {
+      const row = byKey.get(ns, key)
+      if (row === undefined) throw new AppError('not_found', 404, 'Key not found')
+      return row
+    },
+
+    /** Entries in key (byte) order after `afterKey`; at most `limit`. */
+    list(ns: string, afterKey: string | null, limit: number): EntryRow[] {
+      return afterKey === null ? firstPage.all(ns, limit) : nextPage.all(ns, afterKey, limit)
+    },
+
+    remove(ns: string, key: string): void {
+      deleteKey.run(ns, key)
+    },
+
+    removeNamespace(ns: string): void {
+      deleteNamespace.run(ns)
+    },
+
+    /** Best first by bm25 (FTS5 `rank`: lower is better). */
+    search(s: Search): HitRow[] {
+      const params: Record<string, unknown> = { match: s.match, limit: s.limit }
+      if (s.namespace !== undefined) params.namespace = s.namespace
+      if (s.filter !== undefined) {
+        params.path = s.filter.path
+        params.text = s.filter.text ?? null
+        if (s.filter.json !== null) params.json = s.filter.json
+      }
+      return searchStmt(s).all(params)
+    },
+  }
+}
