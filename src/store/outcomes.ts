@@ -1,5 +1,6 @@
 // How a run ends (transition, fail, expiry, cancel) and what that does to its task.
 import type { Db } from './db.ts'
+import type { DeadLetterReason, RunStatus } from '../domain/status.ts'
 import type { TaskRow, TaskStore } from './tasks.ts'
 import type { RunRow } from './runs.ts'
 import type { EventStore } from './events.ts'
@@ -29,6 +30,7 @@ export function createOutcomeStore(db: Db, tasks: TaskStore, events: EventStore)
     WHERE id = @id RETURNING failed_attempts`).pluck()
   const retryAt = db.prepare('UPDATE tasks SET next_eligible_at_ms = @at WHERE id = @id')
   const deadLetterStmt = db.prepare('UPDATE tasks SET dead_letter_reason = @reason, active_run_id = NULL, updated_at_ms = @now WHERE id = @id')
+  const deadLetter = (taskId: string, reason: DeadLetterReason, nowMs: number) => deadLetterStmt.run({ id: taskId, reason, now: nowMs })
   const expiredRuns = db.prepare<[number, number], RunRow>(
     'SELECT * FROM runs WHERE lease_expires_at_ms <= +? ORDER BY lease_expires_at_ms LIMIT +?',
   )
@@ -38,7 +40,7 @@ export function createOutcomeStore(db: Db, tasks: TaskStore, events: EventStore)
     WHERE id = @id`)
   const latestRunId = db.prepare<[string], string>('SELECT id FROM runs WHERE task_id = +? ORDER BY attempt DESC LIMIT 1').pluck()
 
-  const end = (run: RunRow, status: string, nowMs: number, usage: unknown = undefined, error: string | null = null) =>
+  const end = (run: RunRow, status: RunStatus, nowMs: number, usage: unknown = undefined, error: string | null = null) =>
     endRun.run({ id: run.id, status, now: nowMs, usage: usage === undefined ? null : JSON.stringify(usage ?? {}), error })
 
   /**
@@ -57,7 +59,7 @@ export function createOutcomeStore(db: Db, tasks: TaskStore, events: EventStore)
       }, nowMs)
       return next.nextEligibleAtMs
     }
-    deadLetterStmt.run({ id: task.id, reason: 'max_attempts_exceeded', now: nowMs })
+    deadLetter(task.id, 'max_attempts_exceeded', nowMs)
     const stage = task.dead_letter_stage !== null && tasks.pipelineOf(task).stages.has(task.dead_letter_stage) ? task.dead_letter_stage : null
     if (stage !== null) tasks.moveStage(task, stage, true, nowMs)
     events.append(run.id, 'dead_letter', {
@@ -110,7 +112,7 @@ export function createOutcomeStore(db: Db, tasks: TaskStore, events: EventStore)
     /** Takes a task out of play for good; its running run (if any) is canceled and its lease revoked. */
     cancel(task: TaskRow, reason: string | null, nowMs: number): TaskRow {
       if (task.dead_letter_reason === 'canceled') return task
-      deadLetterStmt.run({ id: task.id, reason: 'canceled', now: nowMs })
+      deadLetter(task.id, 'canceled', nowMs)
       const runId = task.active_run_id ?? latestRunId.get(task.id)
       if (task.active_run_id !== null) end({ id: task.active_run_id } as RunRow, 'canceled', nowMs)
       if (runId !== undefined) events.append(runId, 'canceled', { reason: reason ?? null }, nowMs)

@@ -1,10 +1,11 @@
 import type { Db } from './db.ts'
+import type { RunStatus } from '../domain/status.ts'
 
 export type RunRow = {
   id: string
   task_id: string
   attempt: number
-  status: string
+  status: RunStatus
   agent_id: string
   agent_role: string
   started_at_ms: number

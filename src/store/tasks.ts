@@ -1,4 +1,5 @@
 import type { Db } from './db.ts'
+import type { DeadLetterReason } from '../domain/status.ts'
 import { timePages, type TimeCursor } from './time-pages.ts'
 import type { PipelineStore } from './pipelines.ts'
 import { AppError, validationError } from '../domain/errors.ts'
@@ -18,7 +19,7 @@ export type TaskRow = {
   max_attempts: number | null
   retry_delay_ms: number
   dead_letter_stage: string | null
-  dead_letter_reason: string | null
+  dead_letter_reason: DeadLetterReason | null
   failed_attempts: number
   open_dependencies: number
   assignee: string | null

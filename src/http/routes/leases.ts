@@ -7,7 +7,7 @@ import { runOfLeaseToken } from '../lease-auth.ts'
 import { requireLiveLease, type Claim } from '../../store/leases.ts'
 import type { CommitOptions } from '../commit.ts'
 
-export const LeaseTtl = v.pipe(v.number(), v.safeInteger(), v.minValue(1000), v.maxValue(86_400_000))
+const LeaseTtl = v.pipe(v.number(), v.safeInteger(), v.minValue(1000), v.maxValue(86_400_000))
 
 const ClaimBody = v.object({
   agent_id: Name,
@@ -19,8 +19,6 @@ const ClaimBody = v.object({
 
 const HeartbeatBody = v.object({ lease_ttl_ms: v.nullish(LeaseTtl) })
 
-export type ClaimInput = v.InferOutput<typeof ClaimBody>
-
 /** R§13.1: a numeric limit is truncated; anything else means no limit. */
 function perStateLimits(raw: Record<string, unknown> | null | undefined): Record<string, number> {
   const limits: Record<string, number> = Object.create(null)
@@ -28,7 +26,7 @@ function perStateLimits(raw: Record<string, unknown> | null | undefined): Record
   return limits
 }
 
-export function claimJson(c: Claim): string {
+function claimJson(c: Claim): string {
   return `{"task":${taskJson(c.task)},"run":${runJson(c.run)},"lease_id":${JSON.stringify(c.run.id)},` +
     `"lease_token":${JSON.stringify(c.token)},"expires_at_ms":${c.run.lease_expires_at_ms}}`
 }

@@ -8,7 +8,7 @@ import { runJson, taskJson, assignmentJson } from '../render.ts'
 import { AppError } from '../../domain/errors.ts'
 import type { App } from '../../app.ts'
 
-export const TaskCreate = v.object({
+const TaskCreate = v.object({
   pipeline_id: Name,
   title: Title,
   description: v.string(),
