@@ -1,6 +1,7 @@
 // npm run bench [-- --quick] [-- --only cycle,scale] [-- --profile]
 // Runs each workload in bench/workloads/ against Docket started as a child process, prints a table and
-// writes bench/results/latest.json. Compare ratios within one run, never absolute numbers across runs.
+// writes bench/results/latest.json. The full run takes ≈ 12–15 minutes (see bench/results/README.md).
+// Compare ratios within one run, never absolute numbers across runs.
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { loadavg } from 'node:os'
@@ -34,7 +35,7 @@ function parseOptions(): Options {
   if (values.help) {
     process.stdout.write(`Usage: npm run bench -- [--quick] [--only cycle,scale] [--profile]
   --quick      smaller counts, same shape (≈ 1 minute)
-  --only a,b   run only these workloads
+  --only a,b   run only these workloads (the one way to run part of the bench)
   --profile    start Docket with --cpu-prof; print the top functions of each profile
 `)
     process.exit(0)

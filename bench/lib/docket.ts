@@ -27,7 +27,10 @@ export type SpawnOptions = StartOptions & {
 const SERVER_NODE_FLAGS: string[] = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8'))
   .scripts.start.split(' ').filter((word: string) => word.startsWith('--'))
 
-/** Starts `node src/server.ts --port 0 --db <tmp>/docket.db ...` and waits for its `listening on` line. */
+/**
+ * Starts `node src/server.ts --host 127.0.0.1 --port 0 --db <tmp>/docket.db ...` and waits for its `listening on`
+ * line. The host is explicit so a DOCKET_HOST in the environment cannot move the bench off loopback.
+ */
 export async function startDocket(opts: SpawnOptions = {}): Promise<DocketProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'docket-bench-'))
   const dbPath = join(dir, 'docket.db')
@@ -37,7 +40,7 @@ export async function startDocket(opts: SpawnOptions = {}): Promise<DocketProces
     rmSync(dir, { recursive: true, force: true })
     throw err
   }
-  const args = [...SERVER_NODE_FLAGS, ...(opts.nodeArgs ?? []), 'src/server.ts', '--port', '0', '--db', dbPath, ...(opts.extraArgs ?? [])]
+  const args = [...SERVER_NODE_FLAGS, ...(opts.nodeArgs ?? []), 'src/server.ts', '--host', '127.0.0.1', '--port', '0', '--db', dbPath, ...(opts.extraArgs ?? [])]
   const child = spawn(NODE, args, { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe'] })
   live.add(child)
   const exited = new Promise<void>((resolve) => child.once('exit', () => { live.delete(child); resolve() }))

@@ -1,9 +1,8 @@
 // Long-poll claims (`wait_ms`): what 1,000 parked claims cost Docket in memory and in CPU while nothing
 // happens, and how soon a parked claim gets a task that was just created.
 import { setTimeout as sleep } from 'node:timers/promises'
-import { Pool } from 'undici'
 import type { Workload } from '../lib/types.ts'
-import { createClient } from '../lib/client.ts'
+import { createClient, type Client } from '../lib/client.ts'
 import { processCpuMs, processRssMb } from '../lib/docket.ts'
 import { runAgents, seedPipeline } from '../lib/agents.ts'
 import { BULK_SIZE, cycleDefinition } from '../lib/pipeline.ts'
@@ -24,24 +23,20 @@ const RELEASE_DEADLINE_MS = 20_000
 
 type Answer = { status: number; taskId: string | null; atMs: number }
 
-/** `n` long-poll claims, one per connection of one Pool; their answers are recorded in arrival order. */
+/** `n` long-poll claims, one per connection of one client; their answers are recorded in arrival order. */
 function startClaims(url: string, n: number) {
-  const pool = new Pool(url, { connections: n, pipelining: 1 })
+  const client = createClient(url, n)
   const answers: Answer[] = []
   let onAnswer = () => {}
   const claim = async (i: number) => {
-    const res = await pool.request({
-      method: 'POST', path: '/leases/claim', headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ agent_id: `waiter-${i}`, agent_role: ROLE, wait_ms: WAIT_MS }),
-    })
-    const text = await res.body.text()
-    answers.push({ status: res.statusCode, taskId: res.statusCode === 200 ? JSON.parse(text).task.id : null, atMs: performance.now() })
+    const res = await client.request('POST', '/leases/claim', { agent_id: `waiter-${i}`, agent_role: ROLE, wait_ms: WAIT_MS })
+    answers.push({ status: res.status, taskId: res.status === 200 ? res.body.task.id : null, atMs: performance.now() })
     onAnswer()
   }
-  // The pool is destroyed at the end; a claim still open then is one the counts below report as unanswered.
+  // The client is destroyed at the end; a claim still open then is one the counts below report as unanswered.
   for (let i = 0; i < n; i++) claim(i).catch(() => {})
   return {
-    pool,
+    client,
     answers,
     /** Resolves once `count` claims have answered. */
     until(count: number, timeoutMs: number): Promise<void> {
@@ -63,16 +58,16 @@ function startClaims(url: string, n: number) {
 }
 
 /** Waits until all `n` claims are sent and the server has gone quiet; returns the seconds it took. */
-async function waitParked(pool: Pool, n: number, pid: number): Promise<number> {
+async function waitParked(client: Client, n: number, pid: number): Promise<number> {
   const started = performance.now()
   let cpu = processCpuMs(pid)
   for (let still = 0; still < 2;) {
     if (performance.now() - started > PARK_DEADLINE_MS) {
-      throw new Error(`claims not parked within ${PARK_DEADLINE_MS} ms (${pool.stats.running} of ${n} sent)`)
+      throw new Error(`claims not parked within ${PARK_DEADLINE_MS} ms (${client.inFlight()} of ${n} sent)`)
     }
     await sleep(SETTLE_SAMPLE_MS)
     const now = processCpuMs(pid)
-    still = pool.stats.running === n && now - cpu <= 10 ? still + 1 : 0
+    still = client.inFlight() === n && now - cpu <= 10 ? still + 1 : 0
     cpu = now
   }
   return (performance.now() - started) / 1000
@@ -95,7 +90,7 @@ const workload: Workload = {
       const rssBeforeMb = processRssMb(docket.pid)
 
       claims = startClaims(docket.url, size.waiters)
-      const parkS = await waitParked(claims.pool, size.waiters, docket.pid)
+      const parkS = await waitParked(claims.client, size.waiters, docket.pid)
       if (claims.answers.length > 0) throw new Error(`${claims.answers.length} claims answered before any task existed`)
       const cpu0 = processCpuMs(docket.pid)
       await sleep(IDLE_MS)
@@ -154,7 +149,7 @@ const workload: Workload = {
         ],
       }
     } finally {
-      await claims?.pool.destroy()
+      await claims?.client.destroy()
       await control.close()
       await docket.stop()
     }

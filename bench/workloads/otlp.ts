@@ -1,22 +1,20 @@
 // OTLP ingest: 4 concurrent exporters POST protobuf batches of 512 spans (serialized by the official
 // @opentelemetry/otlp-transformer, like the proto exporter sends them) for a fixed time, then the same with gzip.
-// Runnable alone: node bench/workloads/otlp.ts [--quick]
-import { spawn } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { gzipSync } from 'node:zlib'
-import { Pool } from 'undici'
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer'
 import { SpanKind } from '@opentelemetry/api'
 import { readableSpan } from '../../tests/helpers/otlp.ts'
 import type { BenchContext, DocketProcess, Workload, WorkloadResult } from '../lib/types.ts'
+import { createClient } from '../lib/client.ts'
+import { processCpuMs } from '../lib/docket.ts'
+import { round, summarize } from '../lib/stats.ts'
 
 const BATCH = 512
 const EXPORTERS = 4
 const DISTINCT_PAYLOADS = 64
 const TARGET_SPANS_PER_S = 50_000
+// A cap on requests per phase besides its time, so the count is bounded too (over 15× what a 10 s phase has taken).
+const MAX_REQUESTS = 20_000
 
 // What the Node SDK's default detectors put on every resource (about 500 bytes).
 const SDK_RESOURCE = {
@@ -44,20 +42,10 @@ function payloads(count: number, gzip: boolean): Buffer[] {
   })
 }
 
-function percentile(sorted: number[], p: number): number {
-  return sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]
-}
-
-/** CPU seconds (user + system) the process has used: on a shared machine, throughput per CPU second is steadier. */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
-  return (Number(fields[11]) + Number(fields[12])) / 100 // utime, stime in clock ticks (USER_HZ = 100)
-}
-
+/** Exporters POST batches until `seconds` have passed or MAX_REQUESTS were sent, whichever comes first. */
 async function drive(docket: DocketProcess, bodies: Buffer[], gzip: boolean, seconds: number) {
-  const url = docket.url
-  const cpuBefore = cpuSeconds(docket.pid)
-  const pool = new Pool(url, { connections: EXPORTERS, pipelining: 1 })
+  const cpuBefore = processCpuMs(docket.pid)
+  const client = createClient(docket.url, EXPORTERS)
   const headers: Record<string, string> = { 'content-type': 'application/x-protobuf', 'user-agent': 'docket-bench' }
   if (gzip) headers['content-encoding'] = 'gzip'
   const latencies: number[] = []
@@ -66,27 +54,29 @@ async function drive(docket: DocketProcess, bodies: Buffer[], gzip: boolean, sec
   const started = performance.now()
   const deadline = started + seconds * 1000
   const exporter = async () => {
-    while (performance.now() < deadline) {
+    while (performance.now() < deadline && next < MAX_REQUESTS) {
       const body = bodies[next++ % bodies.length]
       const t0 = performance.now()
-      const res = await pool.request({ path: '/v1/traces', method: 'POST', headers, body })
-      const answer = Buffer.from(await res.body.arrayBuffer())
+      const res = await client.send('POST', '/v1/traces', body, headers)
       latencies.push(performance.now() - t0)
       // A full success is 200 with an empty protobuf ExportTraceServiceResponse.
-      if (res.statusCode !== 200 || answer.length !== 0) failures += 1
+      if (res.status !== 200 || res.body.length !== 0) failures += 1
     }
   }
-  await Promise.all(Array.from({ length: EXPORTERS }, exporter))
+  try {
+    await Promise.all(Array.from({ length: EXPORTERS }, exporter))
+  } finally {
+    await client.close()
+  }
   const elapsedS = (performance.now() - started) / 1000
-  const serverCpuS = cpuSeconds(docket.pid) - cpuBefore
-  await pool.close()
-  latencies.sort((a, b) => a - b)
+  const serverCpuS = (processCpuMs(docket.pid) - cpuBefore) / 1000
+  const latency = summarize(latencies)
   return {
-    spansPerS: Math.round((latencies.length * BATCH) / elapsedS),
-    spansPerCpuS: Math.round((latencies.length * BATCH) / serverCpuS),
-    serverBusy: Number((serverCpuS / elapsedS).toFixed(2)),
-    p50: Number(percentile(latencies, 0.5).toFixed(2)),
-    p99: Number(percentile(latencies, 0.99).toFixed(2)),
+    spansPerS: round((latencies.length * BATCH) / elapsedS),
+    spansPerCpuS: round((latencies.length * BATCH) / serverCpuS),
+    serverBusy: round(serverCpuS / elapsedS),
+    p50: round(latency.p50),
+    p99: round(latency.p99),
     requests: latencies.length,
     failures,
   }
@@ -117,7 +107,7 @@ const workload: Workload = {
           gzip_spans_per_server_cpu_s: g.spansPerCpuS,
           failed_exports: p.failures + g.failures,
           target_spans_per_s: TARGET_SPANS_PER_S,
-          peak_rss_mb: docket.peakRssMb(),
+          peak_rss_mb: round(docket.peakRssMb()),
         },
         notes: [
           `${p.requests} + ${g.requests} export requests of ${BATCH} spans; each is one transaction of ${BATCH} inserts into spans and its 3 indexes.`,
@@ -132,46 +122,3 @@ const workload: Workload = {
 }
 
 export default workload
-
-// --- standalone: a minimal stand-in for bench/run.ts's context ---------------------------------------------
-
-async function startDocket(extraArgs: string[] = []): Promise<DocketProcess> {
-  const dir = mkdtempSync(join(tmpdir(), 'docket-bench-'))
-  const dbPath = join(dir, 'docket.db')
-  const root = fileURLToPath(new URL('../../', import.meta.url))
-  const child = spawn(process.execPath, ['src/server.ts', '--port', '0', '--db', dbPath, ...extraArgs], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
-  let peakKb = 0
-  const sample = () => {
-    const m = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))
-    if (m) peakKb = Math.max(peakKb, Number(m[1]))
-  }
-  const url = await new Promise<string>((resolve, reject) => {
-    let log = ''
-    const onData = (chunk: Buffer) => {
-      log += chunk
-      const m = /listening on (http:\/\/\S+)/.exec(log)
-      if (m) resolve(m[1])
-    }
-    child.stdout.on('data', onData)
-    child.stderr.on('data', onData)
-    child.on('exit', (code) => reject(new Error(`docket exited ${code}: ${log}`)))
-  })
-  return {
-    url,
-    pid: child.pid!,
-    dbPath,
-    peakRssMb: () => (sample(), Math.round(peakKb / 1024)),
-    async stop() {
-      sample()
-      child.kill('SIGTERM')
-      await new Promise((resolve) => child.once('exit', resolve))
-      rmSync(dir, { recursive: true, force: true })
-    },
-  }
-}
-
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const quick = process.argv.includes('--quick')
-  const result = await workload.run({ quick, startDocket, log: (m) => process.stderr.write(`${m}\n`) })
-  process.stdout.write(`${JSON.stringify(result, null, 2)}\n`)
-}
