@@ -10,12 +10,7 @@
 export function ftsQuery(q: string): string | null {
   const tokens = q.split(/[ \t\r\n]+/).filter((t) => t !== '')
   if (tokens.length === 0) return null
-  return tokens.map(ftsPhrase).join(' ')
-}
-
-/** `text` as one FTS5 phrase (see ftsQuery). */
-export function ftsPhrase(text: string): string {
-  return `"${text.replaceAll('\0', ' ').replaceAll('"', '""')}"`
+  return tokens.map((t) => `"${t.replaceAll('\0', ' ').replaceAll('"', '""')}"`).join(' ')
 }
 
 const JSON_SCALAR = /^[ \t\r\n]*(?:true|false|null|-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?)[ \t\r\n]*$/

@@ -1,7 +1,6 @@
 import type { Db } from './db.ts'
 import type { Statement } from 'better-sqlite3'
 import { AppError } from '../domain/errors.ts'
-import { ftsPhrase } from '../domain/search.ts'
 
 export type EntryRow = { namespace: string; key: string; value_json: string; created_at_ms: number; updated_at_ms: number }
 export type HitRow = EntryRow & { rank: number; snippet: string }
@@ -28,6 +27,9 @@ const SNIPPET = `snippet(store_fts, -1, '**', '**', '…', 24)`
  */
 export const RANKED_CANDIDATES = 1000
 
+/** The ns_tag token of a namespace, as schema.sql's view computes it: 'ns' || hex(namespace). */
+const nsTag = (ns: string) => `ns${Buffer.from(ns).toString('hex').toUpperCase()}`
+
 export function createKvStore(db: Db) {
   // An upsert: created_at_ms is kept, the triggers re-index the value.
   const upsert = db.prepare(`
@@ -40,13 +42,10 @@ export function createKvStore(db: Db) {
   const deleteKey = db.prepare('DELETE FROM store WHERE namespace = ? AND key = ?')
   const deleteNamespace = db.prepare('DELETE FROM store WHERE namespace = ?')
 
-  // The id of the RANKED_CANDIDATES-th newest match, or NULL when there are fewer. In a namespace, the
-  // namespace column's phrase (@ns_match) narrows the walk inside FTS5 and the join checks it exactly.
+  // The id of the RANKED_CANDIDATES-th newest match, or NULL when there are fewer. @match includes the
+  // namespace's ns_tag token in a namespace search (see search()), so the walk stays inside FTS5.
   const CUTOFF = `SELECT rowid FROM store_fts WHERE store_fts MATCH @match
     ORDER BY rowid DESC LIMIT 1 OFFSET ${RANKED_CANDIDATES - 1}`
-  const CUTOFF_IN_NAMESPACE = `SELECT c.rowid FROM store_fts c JOIN store cs ON cs.id = c.rowid
-    WHERE c.store_fts MATCH @ns_match AND cs.namespace = +@namespace
-    ORDER BY c.rowid DESC LIMIT 1 OFFSET ${RANKED_CANDIDATES - 1}`
 
   // FTS5 consumes `ORDER BY rank` (no temp B-tree) and the join is streamed in rank order, so entry rows,
   // filters and snippet() are evaluated only until `limit` rows pass the filters. One statement per shape.
@@ -57,7 +56,7 @@ export function createKvStore(db: Db) {
     if (stmt === undefined) {
       const conds = ['store_fts MATCH @match']
       if (s.namespace !== undefined) conds.push('s.namespace = +@namespace')
-      if (s.filter === undefined) conds.push(`f.rowid >= coalesce((${s.namespace === undefined ? CUTOFF : CUTOFF_IN_NAMESPACE}), 0)`)
+      if (s.filter === undefined) conds.push(`f.rowid >= coalesce((${CUTOFF}), 0)`)
       if (s.filter !== undefined) {
         conds.push(s.filter.json === null
           ? 'json_extract(s.value_json, @path) = @text'
@@ -97,9 +96,11 @@ export function createKvStore(db: Db) {
 
     /** Best first by bm25 (FTS5 `rank`: lower is better); without a filter, among the newest RANKED_CANDIDATES matches. */
     search(s: Search): HitRow[] {
-      const params: Record<string, unknown> = { match: s.match, limit: s.limit }
+      // The tag narrows the matches to the namespace inside FTS5 (its bm25 weight is 0: schema.sql);
+      // the join still compares the namespace exactly.
+      const match = s.namespace === undefined ? s.match : `ns_tag : ${nsTag(s.namespace)} ${s.match}`
+      const params: Record<string, unknown> = { match, limit: s.limit }
       if (s.namespace !== undefined) params.namespace = s.namespace
-      if (s.namespace !== undefined && s.filter === undefined) params.ns_match = `namespace : ${ftsPhrase(s.namespace)} ${s.match}`
       if (s.filter !== undefined) {
         params.path = s.filter.path
         params.text = s.filter.text ?? null

@@ -149,6 +149,15 @@ test('a thousand terms are a literal search, not an error', async ({ s }) => {
   assert.equal(expectStatus(await search(s, { q }), 200).body, [])
 })
 
+test('a namespace search ranks and highlights as the same search without namespace', async ({ s }) => {
+  const [ns, w] = [unique('ns'), word()]
+  await putValue(s, ns, 'k', { title: `${w} here`, body: 'and more words' })
+  const [all] = expectStatus(await search(s, { q: w }), 200).body
+  const [inNs] = expectStatus(await search(s, { q: w, namespace: ns }), 200).body
+  assert.equal(inNs, all)
+  assert.ok(inNs.snippet.includes(`**${w}**`), inNs.snippet)
+})
+
 test('a word in more entries than are ranked still finds the entries of a namespace that holds older ones', async ({ s }) => {
   const [w, old, busy] = [word(), unique('ns'), unique('ns')]
   await putValue(s, old, 'old', `${w} ${w} ${w}`)
