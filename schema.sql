@@ -223,32 +223,36 @@ CREATE TABLE store (
 -- newlines. JSON object keys and punctuation are left out, so `q=title` finds the word "title", not every
 -- value with a "title" field (R§21.5 indexes the raw JSON text; W32). Not stored twice: the FTS index reads
 -- this view for snippets, and the triggers compute the same expression, which is deterministic (document order).
-CREATE VIEW store_search_text (id, namespace, key, text) AS
+-- ns_tag is the namespace as one token ('ns' || hex): a namespace search narrows its candidates inside FTS5
+-- with it (the namespace column's words are common to many namespaces); its bm25 weight is 0.
+CREATE VIEW store_search_text (id, namespace, key, text, ns_tag) AS
   SELECT id, namespace, key,
-    (SELECT group_concat(value, char(10) ORDER BY id) FROM json_tree(value_json) WHERE type IN ('text', 'integer', 'real'))
+    (SELECT group_concat(value, char(10) ORDER BY id) FROM json_tree(value_json) WHERE type IN ('text', 'integer', 'real')),
+    'ns' || hex(namespace)
   FROM store;
 
 CREATE VIRTUAL TABLE store_fts USING fts5(
-  namespace, key, text,
+  namespace, key, text, ns_tag,
   content = 'store_search_text', content_rowid = 'id',
   tokenize = 'unicode61 remove_diacritics 2'
 );
+INSERT INTO store_fts (store_fts, rank) VALUES ('rank', 'bm25(1.0, 1.0, 1.0, 0.0)');
 
 CREATE TRIGGER store_fts_insert AFTER INSERT ON store BEGIN
-  INSERT INTO store_fts (rowid, namespace, key, text) VALUES (new.id, new.namespace, new.key,
-    (SELECT group_concat(value, char(10) ORDER BY id) FROM json_tree(new.value_json) WHERE type IN ('text', 'integer', 'real')));
+  INSERT INTO store_fts (rowid, namespace, key, text, ns_tag) VALUES (new.id, new.namespace, new.key,
+    (SELECT group_concat(value, char(10) ORDER BY id) FROM json_tree(new.value_json) WHERE type IN ('text', 'integer', 'real')), 'ns' || hex(new.namespace));
 END;
 
 -- An external-content delete must be given exactly the text that was indexed: the same expression on old.
 CREATE TRIGGER store_fts_delete AFTER DELETE ON store BEGIN
-  INSERT INTO store_fts (store_fts, rowid, namespace, key, text) VALUES ('delete', old.id, old.namespace, old.key,
-    (SELECT group_concat(value, char(10) ORDER BY id) FROM json_tree(old.value_json) WHERE type IN ('text', 'integer', 'real')));
+  INSERT INTO store_fts (store_fts, rowid, namespace, key, text, ns_tag) VALUES ('delete', old.id, old.namespace, old.key,
+    (SELECT group_concat(value, char(10) ORDER BY id) FROM json_tree(old.value_json) WHERE type IN ('text', 'integer', 'real')), 'ns' || hex(old.namespace));
 END;
 
 -- Upserts change only the value (namespace and key are the conflict target).
 CREATE TRIGGER store_fts_update AFTER UPDATE OF value_json ON store BEGIN
-  INSERT INTO store_fts (store_fts, rowid, namespace, key, text) VALUES ('delete', old.id, old.namespace, old.key,
-    (SELECT group_concat(value, char(10) ORDER BY id) FROM json_tree(old.value_json) WHERE type IN ('text', 'integer', 'real')));
-  INSERT INTO store_fts (rowid, namespace, key, text) VALUES (new.id, new.namespace, new.key,
-    (SELECT group_concat(value, char(10) ORDER BY id) FROM json_tree(new.value_json) WHERE type IN ('text', 'integer', 'real')));
+  INSERT INTO store_fts (store_fts, rowid, namespace, key, text, ns_tag) VALUES ('delete', old.id, old.namespace, old.key,
+    (SELECT group_concat(value, char(10) ORDER BY id) FROM json_tree(old.value_json) WHERE type IN ('text', 'integer', 'real')), 'ns' || hex(old.namespace));
+  INSERT INTO store_fts (rowid, namespace, key, text, ns_tag) VALUES (new.id, new.namespace, new.key,
+    (SELECT group_concat(value, char(10) ORDER BY id) FROM json_tree(new.value_json) WHERE type IN ('text', 'integer', 'real')), 'ns' || hex(new.namespace));
 END;

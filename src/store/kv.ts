@@ -19,6 +19,16 @@ export type KvStore = ReturnType<typeof createKvStore>
 const ENTRY = 's.namespace, s.key, s.value_json, s.created_at_ms, s.updated_at_ms'
 // Highlights read as Markdown bold in an agent's context; 24 tokens is about one sentence around the match.
 const SNIPPET = `snippet(store_fts, -1, '**', '**', '…', 24)`
+/**
+ * bm25 scores every entry a search matches before it can return the best, about 1.5 µs each: 1.2 s for a word
+ * found in most of a million entries. Searches without filter_path rank only the most recent (highest id)
+ * RANKED_CANDIDATES matching entries: the cutoff id is found by walking the matches newest first, which
+ * costs no scoring. bm25's term weights still come from the whole index (README: Store, Cost).
+ */
+export const RANKED_CANDIDATES = 1000
+
+/** The ns_tag token of a namespace, as schema.sql's view computes it: 'ns' || hex(namespace). */
+const nsTag = (ns: string) => `ns${Buffer.from(ns).toString('hex').toUpperCase()}`
 
 export function createKvStore(db: Db) {
   // An upsert: created_at_ms is kept, the triggers re-index the value.
@@ -32,6 +42,11 @@ export function createKvStore(db: Db) {
   const deleteKey = db.prepare('DELETE FROM store WHERE namespace = ? AND key = ?')
   const deleteNamespace = db.prepare('DELETE FROM store WHERE namespace = ?')
 
+  // The id of the RANKED_CANDIDATES-th newest match, or NULL when there are fewer. @match includes the
+  // namespace's ns_tag token in a namespace search (see search()), so the walk stays inside FTS5.
+  const CUTOFF = `SELECT rowid FROM store_fts WHERE store_fts MATCH @match
+    ORDER BY rowid DESC LIMIT 1 OFFSET ${RANKED_CANDIDATES - 1}`
+
   // FTS5 consumes `ORDER BY rank` (no temp B-tree) and the join is streamed in rank order, so entry rows,
   // filters and snippet() are evaluated only until `limit` rows pass the filters. One statement per shape.
   const searchStmts = new Map<string, Statement<Record<string, unknown>, HitRow>>()
@@ -41,6 +56,7 @@ export function createKvStore(db: Db) {
     if (stmt === undefined) {
       const conds = ['store_fts MATCH @match']
       if (s.namespace !== undefined) conds.push('s.namespace = +@namespace')
+      if (s.filter === undefined) conds.push(`f.rowid >= coalesce((${CUTOFF}), 0)`)
       if (s.filter !== undefined) {
         conds.push(s.filter.json === null
           ? 'json_extract(s.value_json, @path) = @text'
@@ -78,9 +94,12 @@ export function createKvStore(db: Db) {
       deleteNamespace.run(ns)
     },
 
-    /** Best first by bm25 (FTS5 `rank`: lower is better). */
+    /** Best first by bm25 (FTS5 `rank`: lower is better); without a filter, among the newest RANKED_CANDIDATES matches. */
     search(s: Search): HitRow[] {
-      const params: Record<string, unknown> = { match: s.match, limit: s.limit }
+      // The tag narrows the matches to the namespace inside FTS5 (its bm25 weight is 0: schema.sql);
+      // the join still compares the namespace exactly.
+      const match = s.namespace === undefined ? s.match : `ns_tag : ${nsTag(s.namespace)} ${s.match}`
+      const params: Record<string, unknown> = { match, limit: s.limit }
       if (s.namespace !== undefined) params.namespace = s.namespace
       if (s.filter !== undefined) {
         params.path = s.filter.path

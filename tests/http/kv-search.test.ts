@@ -3,6 +3,7 @@ import * as assert from 'uvu/assert'
 import fc from 'fast-check'
 import { startServer, type TestServer } from '../helpers/server.ts'
 import { expectError, expectStatus, unique } from '../helpers/fixtures.ts'
+import { RANKED_CANDIDATES } from '../../src/store/kv.ts'
 
 const test = suite<{ s: TestServer }>('kv search', {} as { s: TestServer })
 test.before(async (ctx) => { ctx.s = await startServer() })
@@ -146,6 +147,28 @@ test('any q and namespace answer 200 or a 4xx, never a 500', async ({ s }) => {
 test('a thousand terms are a literal search, not an error', async ({ s }) => {
   const q = Array.from({ length: 1000 }, (_, i) => `t${i}`).join(' ')
   assert.equal(expectStatus(await search(s, { q }), 200).body, [])
+})
+
+test('a namespace search ranks and highlights as the same search without namespace', async ({ s }) => {
+  const [ns, w] = [unique('ns'), word()]
+  await putValue(s, ns, 'k', { title: `${w} here`, body: 'and more words' })
+  const [all] = expectStatus(await search(s, { q: w }), 200).body
+  const [inNs] = expectStatus(await search(s, { q: w, namespace: ns }), 200).body
+  assert.equal(inNs, all)
+  assert.ok(inNs.snippet.includes(`**${w}**`), inNs.snippet)
+})
+
+test('a word in more entries than are ranked still finds the entries of a namespace that holds older ones', async ({ s }) => {
+  const [w, old, busy] = [word(), unique('ns'), unique('ns')]
+  await putValue(s, old, 'old', `${w} ${w} ${w}`)
+  for (let i = 0; i < RANKED_CANDIDATES; i += 50) {
+    await Promise.all(Array.from({ length: 50 }, (_, j) => putValue(s, busy, `k${i + j}`, `${w} among other words`)))
+  }
+  assert.equal(keysOf(expectStatus(await search(s, { q: w, namespace: old }), 200)), ['old'])
+  // Unfiltered, only the newest RANKED_CANDIDATES matches are ranked: the older, better entry is not among them.
+  const all = expectStatus(await search(s, { q: w, limit: '1000' }), 200)
+  assert.is(all.body.length, RANKED_CANDIDATES)
+  assert.not.ok(keysOf(all).includes('old'))
 })
 
 test.run()
