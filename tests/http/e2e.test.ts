@@ -16,6 +16,27 @@ test('the whole R§26 flow passes', async ({ s }) => {
   r = await call('GET', '/openapi.json')
   assert.is(r.status, 200); assert.is(r.body.openapi, '3.1.0')
   assert.is((await call('GET', '/.well-known/openapi.json')).status, 200)
+  assert.ok('/v1/traces' in r.body.paths)
+
+  r = await call('POST', '/v1/traces', {
+    resourceSpans: [{
+      resource: { attributes: [{ key: 'service.name', value: { stringValue: 'e2e' } }] },
+      scopeSpans: [{
+        scope: { name: 'e2e' },
+        spans: [{
+          traceId: '0123456789abcdef0123456789abcdef', spanId: '0123456789abcdef', name: 'step',
+          startTimeUnixNano: '1700000000000000000', endTimeUnixNano: '1700000000100000000',
+          attributes: [
+            { key: 'nulltickets.run_id', value: { stringValue: 'run-1' } },
+            { key: 'nulltickets.task_id', value: { stringValue: 'task-1' } },
+          ],
+        }],
+      }],
+    }],
+  }, { 'content-type': 'application/json' })
+  assert.is(r.status, 200); assert.is(r.body.accepted_spans, 1); assert.is(r.body.stored, 'json')
+  r = await call('POST', '/otlp/v1/traces', 'abc', { 'content-type': 'application/x-protobuf' })
+  assert.is(r.status, 200); assert.is(r.body.accepted_spans, 0); assert.is(r.body.stored, 'blob')
 
   r = await call('POST', '/pipelines', {
     name: 'dev-pipeline',
@@ -125,6 +146,23 @@ test('the whole R§26 flow passes', async ({ s }) => {
 
   r = await call('GET', '/ops/queue')
   assert.is(r.status, 200); assert.ok(r.body.roles.length > 0)
+
+  const json = { 'content-type': 'application/json' }
+  assert.is((await call('PUT', '/store/docs/readme', { value: { title: 'Getting Started', body: 'Install and run' } }, json)).status, 204)
+  r = await call('GET', '/store/docs/readme')
+  assert.is(r.status, 200); assert.is(r.body.value.title, 'Getting Started')
+  assert.is((await call('PUT', '/store/docs/readme', { value: { title: 'Updated' } }, json)).status, 204)
+  assert.is((await call('GET', '/store/docs/readme')).body.value.title, 'Updated')
+  assert.is((await call('PUT', '/store/docs/api', { value: { title: 'API', body: 'endpoints and methods' } }, json)).status, 204)
+  r = await call('GET', '/store/docs')
+  assert.is(r.status, 200); assert.is(r.body.length, 2)
+  r = await call('GET', '/store/search?q=endpoints+methods')
+  assert.is(r.status, 200); assert.is(r.body.length, 1); assert.is(r.body[0].key, 'api')
+  assert.is((await call('DELETE', '/store/docs/readme')).status, 204)
+  assert.is((await call('GET', '/store/docs/readme')).status, 404)
+  assert.is((await call('DELETE', '/store/docs')).status, 204)
+  r = await call('GET', '/store/docs')
+  assert.is(r.status, 200); assert.is(r.body.length, 0)
 
   assert.is((await call('POST', '/leases/claim', { agent_id: 'x', agent_role: 'nonexistent-role' })).status, 204)
   assert.is((await call('GET', '/nonexistent')).status, 404)
