@@ -1,7 +1,7 @@
 import { AppError } from '../domain/errors.ts'
+import type { TimeCursor } from '../store/time-pages.ts'
 
-/** Position after an item in a list ordered by (created_at_ms, id). Opaque to clients: "<ms>:<id>". */
-export type TimeCursor = { createdAtMs: number; id: string }
+// Cursors are opaque to clients; a time cursor is "<created_at_ms>:<id>" of the last item returned.
 
 export function parseTimeCursor(text: string | undefined): TimeCursor | null {
   if (text === undefined) return null
@@ -9,6 +9,10 @@ export function parseTimeCursor(text: string | undefined): TimeCursor | null {
   const ms = colon > 0 ? text.slice(0, colon) : ''
   if (!/^-?\d{1,16}$/.test(ms) || colon === text.length - 1) throw invalidCursor()
   return { createdAtMs: Number(ms), id: text.slice(colon + 1) }
+}
+
+export function timeCursorOf(row: { created_at_ms: number; id: string }): string {
+  return `${row.created_at_ms}:${row.id}`
 }
 
 /** Position after an item in a list ordered by an integer id. */

@@ -2,7 +2,7 @@ import * as v from 'valibot'
 import { get, post, type Route } from '../route.ts'
 import { body, Name, NonNegInt, queryLimit } from '../validate.ts'
 import { json, rawJson } from '../reply.ts'
-import { pageJson, parseTimeCursor } from '../pagination.ts'
+import { pageJson, parseTimeCursor, timeCursorOf } from '../pagination.ts'
 import type { ArtifactRow } from '../../store/artifacts.ts'
 
 const CreateArtifact = v.object({
@@ -36,6 +36,6 @@ export const artifactRoutes: Route[] = [
       after: parseTimeCursor(input.query.cursor),
       limit,
     })
-    return rawJson(200, pageJson(rows, limit, artifactJson, (a) => `${a.created_at_ms}:${a.id}`))
+    return rawJson(200, pageJson(rows, limit, artifactJson, timeCursorOf))
   }),
 ]

@@ -3,7 +3,7 @@ import { get, post, type Route } from '../route.ts'
 import { body, Int, Name, NonNegInt, queryLimit, Title } from '../validate.ts'
 import { objectOf } from '../../domain/schema.ts'
 import { json, rawJson } from '../reply.ts'
-import { pageJson, parseIdCursor, parseTimeCursor } from '../pagination.ts'
+import { pageJson, parseIdCursor, parseTimeCursor, timeCursorOf } from '../pagination.ts'
 import { runJson, taskJson, assignmentJson } from '../render.ts'
 import { AppError } from '../../domain/errors.ts'
 import type { App } from '../../app.ts'
@@ -79,7 +79,7 @@ export const taskRoutes: Route[] = [
       after: parseTimeCursor(input.query.cursor),
       limit,
     })
-    return rawJson(200, pageJson(rows, limit, taskJson, (t) => `${t.created_at_ms}:${t.id}`))
+    return rawJson(200, pageJson(rows, limit, taskJson, timeCursorOf))
   }),
 
   get('/tasks/:id', (input, app) => {
