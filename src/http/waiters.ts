@@ -17,7 +17,7 @@ type Waiter = {
  * Nothing polls the database: a poke retries the claim of the longest-waiting agent of each role, then
  * the next, until one finds nothing.
  */
-export function createWaiters(clock: Clock) {
+export function createWaiters(clock: Clock, hasClaimable: (role: string) => boolean) {
   const queues = new Map<string, Waiter[]>()
   let isDraining = false
   let isPoked = false
@@ -37,8 +37,9 @@ export function createWaiters(clock: Clock) {
       while (isPoked) {
         isPoked = false
         for (const [role, queue] of [...queues]) {
-          while (queue.length > 0) {
-            const w = queue[0]
+          let i = 0
+          while (i < queue.length) {
+            const w = queue[i]
             // A client that went away must never be handed a lease.
             if (w.signal.aborted) {
               remove(role, w)
@@ -52,9 +53,16 @@ export function createWaiters(clock: Clock) {
               w.settle({ error })
               continue
             }
-            if (reply.status === 204) break
-            remove(role, w)
-            w.settle({ reply })
+            if (reply.status !== 204) {
+              remove(role, w)
+              w.settle({ reply })
+              continue
+            }
+            // Nothing for this agent. When nothing is claimable for the role at all, nobody behind it gets
+            // anything either; when something is (assigned to another agent, or held back by this claim's
+            // concurrency limits), the next waiter may take it.
+            if (!hasClaimable(role)) break
+            i = queue.indexOf(w) + 1
           }
         }
       }

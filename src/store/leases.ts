@@ -28,6 +28,13 @@ export function createLeaseStore(db: Db) {
       AND dead_letter_reason IS NULL AND active_run_id IS NULL AND open_dependencies = 0
       AND next_eligible_at_ms <= +@now AND (assignee IS NULL OR assignee = +@agent_id)
     ORDER BY priority DESC, created_at_ms, id LIMIT 1`)
+  // The same search without the agent's own filters: is anything claimable for the role at all?
+  const anyCandidate = db.prepare<Record<string, unknown>, number>(`
+    SELECT 1 FROM tasks INDEXED BY tasks_claimable
+    WHERE pipeline_id = +@pipeline_id AND stage = +@stage
+      AND dead_letter_reason IS NULL AND active_run_id IS NULL AND open_dependencies = 0
+      AND next_eligible_at_ms <= +@now
+    LIMIT 1`).pluck()
   const liveInStage = db.prepare<Record<string, unknown>, number>(`
     SELECT count(*) FROM runs r JOIN tasks t ON t.id = r.task_id
     WHERE r.lease_expires_at_ms > +@now AND t.pipeline_id = +@pipeline_id AND t.stage = +@stage`).pluck()
@@ -74,6 +81,11 @@ export function createLeaseStore(db: Db) {
       })
       holdTask.run(run.id, best.id)
       return { task: best, run, token }
+    },
+
+    /** Whether some task is claimable for the role by someone (assignments and concurrency limits aside). */
+    hasClaimable(role: string, nowMs: number): boolean {
+      return rolePairs.all(role).some((pair) => anyCandidate.get({ ...pair, now: nowMs }) !== undefined)
     },
 
     /** Extends a live lease by `ttlMs` from now; returns the new expiry. */

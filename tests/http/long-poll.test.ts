@@ -57,6 +57,21 @@ test('the longest-waiting claim gets the task first; each task goes to exactly o
   assert.is(statuses.filter((x) => x === 204).length, 5)
 })
 
+test('a task assigned to an agent reaches it even when other agents of the role waited longer', async ({ s }) => {
+  const { pipelineId, role } = await singleStage(s)
+  const alice = waitClaim(s, role, 1_500, 'alice')
+  await waitersReach(s, 1)
+  const bob = waitClaim(s, role, 5_000, 'bob')
+  await waitersReach(s, 2)
+  const created = performance.now()
+  const taskId = await createTask(s, pipelineId, { assigned_agent_id: 'bob' })
+  const res = await bob
+  assert.is(res.status, 200)
+  assert.is((await res.json()).task.id, taskId)
+  assert.ok(performance.now() - created < 100)
+  assert.is((await alice).status, 204)
+})
+
 test('a client that disconnects while waiting never receives a lease', async ({ s }) => {
   const { pipelineId, role } = await singleStage(s)
   const abort = new AbortController()
