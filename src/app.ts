@@ -50,7 +50,7 @@ export function createApp(options: { db: Db; clock: Clock; log: Log; config?: Pa
   const config = { ...DEFAULT_CONFIG, ...options.config }
   const store = createStore(db)
   const writer = createWriter(db, () => store.pipelines.forgetCompiled())
-  const waiters = createWaiters(clock, (role) => store.leases.hasClaimable(role, clock.now()))
+  const waiters = createWaiters(clock, (role) => store.leases.claimableBy(role, clock.now()))
   const commit = createCommit(writer, store.idempotency, clock, waiters.poke)
   const app: App = { store, clock, config, log, commit, waiters, settled: writer.settled }
   const router = createRouter(ROUTES, app)

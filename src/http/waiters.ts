@@ -6,6 +6,7 @@ import { noContent } from './reply.ts'
 const MAX_TIMER_MS = 2 ** 31 - 1
 
 type Waiter = {
+  agentId: string
   attempt: () => Promise<Reply>
   settle: (result: { reply?: Reply; error?: unknown }) => void
   signal: AbortSignal
@@ -17,7 +18,7 @@ type Waiter = {
  * Nothing polls the database: a poke retries the claim of the longest-waiting agent of each role, then
  * the next, until one finds nothing.
  */
-export function createWaiters(clock: Clock, hasClaimable: (role: string) => boolean) {
+export function createWaiters(clock: Clock, claimableBy: (role: string) => { anyone: boolean; agents: Set<string> }) {
   const queues = new Map<string, Waiter[]>()
   let isDraining = false
   let isPoked = false
@@ -37,12 +38,18 @@ export function createWaiters(clock: Clock, hasClaimable: (role: string) => bool
       while (isPoked) {
         isPoked = false
         for (const [role, queue] of [...queues]) {
+          // Who may still find work once a waiter found none: everyone, only some agents, or nobody.
+          let eligible: { anyone: boolean; agents: Set<string> } | null = null
           let i = 0
           while (i < queue.length) {
             const w = queue[i]
             // A client that went away must never be handed a lease.
             if (w.signal.aborted) {
               remove(role, w)
+              continue
+            }
+            if (eligible !== null && !eligible.anyone && !eligible.agents.has(w.agentId)) {
+              i += 1
               continue
             }
             let reply: Reply
@@ -58,10 +65,11 @@ export function createWaiters(clock: Clock, hasClaimable: (role: string) => bool
               w.settle({ reply })
               continue
             }
-            // Nothing for this agent. When nothing is claimable for the role at all, nobody behind it gets
-            // anything either; when something is (assigned to another agent, or held back by this claim's
-            // concurrency limits), the next waiter may take it.
-            if (!hasClaimable(role)) break
+            // Nothing for this agent. Nothing claimable for the role at all: nobody behind it gets anything
+            // either. Only tasks assigned to others: only those agents need to try. Otherwise (this claim's
+            // own per_state limits held it back) the next waiter may take the work.
+            eligible = claimableBy(role)
+            if (!eligible.anyone && eligible.agents.size === 0) break
             i = queue.indexOf(w) + 1
           }
         }
@@ -110,9 +118,10 @@ export function createWaiters(clock: Clock, hasClaimable: (role: string) => bool
     },
 
     /** Waits up to `waitMs` for `attempt` to find work; 204 at the deadline, on disconnect or on close. */
-    wait(role: string, waitMs: number, signal: AbortSignal, attempt: () => Promise<Reply>): Promise<Reply> {
+    wait(role: string, agentId: string, waitMs: number, signal: AbortSignal, attempt: () => Promise<Reply>): Promise<Reply> {
       return new Promise<Reply>((resolve, reject) => {
         const w: Waiter = {
+          agentId,
           attempt,
           signal,
           settle: ({ reply, error }) => {

@@ -28,13 +28,15 @@ export function createLeaseStore(db: Db) {
       AND dead_letter_reason IS NULL AND active_run_id IS NULL AND open_dependencies = 0
       AND next_eligible_at_ms <= +@now AND (assignee IS NULL OR assignee = +@agent_id)
     ORDER BY priority DESC, created_at_ms, id LIMIT 1`)
-  // The same search without the agent's own filters: is anything claimable for the role at all?
-  const anyCandidate = db.prepare<Record<string, unknown>, number>(`
-    SELECT 1 FROM tasks INDEXED BY tasks_claimable
+  // Who could take the role's claimable work, from its first 256 tasks in claim order: NULL stands for
+  // "anyone" (an unassigned task). A sample on purpose: a long-poll drain only needs to know whether to try
+  // the other waiters, and whom, and must not scan a long queue to find out.
+  const claimableBy = db.prepare<Record<string, unknown>, string | null>(`
+    SELECT assignee FROM tasks INDEXED BY tasks_claimable
     WHERE pipeline_id = +@pipeline_id AND stage = +@stage
       AND dead_letter_reason IS NULL AND active_run_id IS NULL AND open_dependencies = 0
       AND next_eligible_at_ms <= +@now
-    LIMIT 1`).pluck()
+    ORDER BY priority DESC, created_at_ms, id LIMIT 256`).pluck()
   const liveInStage = db.prepare<Record<string, unknown>, number>(`
     SELECT count(*) FROM runs r JOIN tasks t ON t.id = r.task_id
     WHERE r.lease_expires_at_ms > +@now AND t.pipeline_id = +@pipeline_id AND t.stage = +@stage`).pluck()
@@ -83,9 +85,19 @@ export function createLeaseStore(db: Db) {
       return { task: best, run, token }
     },
 
-    /** Whether some task is claimable for the role by someone (assignments and concurrency limits aside). */
-    hasClaimable(role: string, nowMs: number): boolean {
-      return rolePairs.all(role).some((pair) => anyCandidate.get({ ...pair, now: nowMs }) !== undefined)
+    /**
+     * Who could claim the role's claimable work right now (concurrency limits aside): `anyone` when one of
+     * its first tasks is unassigned, else their assignees.
+     */
+    claimableBy(role: string, nowMs: number): { anyone: boolean; agents: Set<string> } {
+      const agents = new Set<string>()
+      for (const pair of rolePairs.all(role)) {
+        for (const assignee of claimableBy.all({ ...pair, now: nowMs })) {
+          if (assignee === null) return { anyone: true, agents }
+          agents.add(assignee)
+        }
+      }
+      return { anyone: false, agents }
     },
 
     /** Extends a live lease by `ttlMs` from now; returns the new expiry. */

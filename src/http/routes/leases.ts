@@ -68,7 +68,7 @@ export const leaseRoutes: Route[] = [
       const reply = await attempt()
       if (reply.status !== 204 || waitMs === 0) return reply
     }
-    return app.waiters.wait(claimRequest.role, waitMs, input.signal, attempt)
+    return app.waiters.wait(claimRequest.role, claimRequest.agentId, waitMs, input.signal, attempt)
   }),
 
   withAccess(post('/leases/:id/heartbeat', (input, app) => {
