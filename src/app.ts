@@ -48,7 +48,8 @@ const IDEMPOTENCY_SWEEP_MS = 60 * 60 * 1000
 export function createApp(options: { db: Db; clock: Clock; log: Log; config?: Partial<AppConfig>; autoReap?: boolean }) {
   const { db, clock, log } = options
   const config = { ...DEFAULT_CONFIG, ...options.config }
-  const store = createStore(db)
+  // The store tells the waiters when clock-bound work comes due; the waiters ask the store what is claimable.
+  const store = createStore(db, (atMs) => waiters.wakeAt(atMs))
   const writer = createWriter(db, () => store.pipelines.forgetCompiled())
   const waiters = createWaiters(clock, (role) => store.leases.claimableBy(role, clock.now()))
   const commit = createCommit(writer, store.idempotency, clock, waiters.poke)
@@ -60,10 +61,7 @@ export function createApp(options: { db: Db; clock: Clock; log: Log; config?: Pa
   const sweepTimer = setInterval(sweep, IDEMPOTENCY_SWEEP_MS).unref()
   const reaper = createReaper({
     writer, store, clock, log,
-    onReaped: (retryAtMs) => {
-      waiters.poke()
-      for (const at of retryAtMs) waiters.wakeAt(at)
-    },
+    onReaped: () => waiters.poke(),
   })
   if (options.autoReap !== false) reaper.start()
 

@@ -6,12 +6,12 @@ import type { Log } from './log.ts'
 export const REAPER_PERIOD_MS = 500
 
 /** Expires leases whose time ran out. tick() is callable from tests; start() runs it every 500 ms. */
-export function createReaper(deps: { writer: Writer; store: Store; clock: Clock; log: Log; onReaped(retryAtMs: number[]): void }) {
+export function createReaper(deps: { writer: Writer; store: Store; clock: Clock; log: Log; onReaped(): void }) {
   let timer: NodeJS.Timeout | undefined
   const reaper = {
     async tick(): Promise<number> {
-      const { reaped, retryAtMs } = await deps.writer.run(() => deps.store.outcomes.expireDue(deps.clock.now()))
-      if (reaped > 0) deps.onReaped(retryAtMs)
+      const reaped = await deps.writer.run(() => deps.store.outcomes.expireDue(deps.clock.now()))
+      if (reaped > 0) deps.onReaped()
       return reaped
     },
     start(): void {

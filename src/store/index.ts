@@ -16,10 +16,14 @@ import { createKvStore } from './kv.ts'
 
 export type Store = ReturnType<typeof createStore>
 
-/** Every statement Docket runs, prepared once per database handle. */
-export function createStore(db: Db) {
+/**
+ * Every statement Docket runs, prepared once per database handle. `onEligibleAt` hears of every time at
+ * which a task will become claimable by the clock (not_before_ms, a retry delay), so waiting claims can be
+ * woken then; it is told inside the change, and a change that rolls back only causes a needless wake-up.
+ */
+export function createStore(db: Db, onEligibleAt: (atMs: number) => void = () => {}) {
   const pipelines = createPipelineStore(db)
-  const tasks = createTaskStore(db, pipelines)
+  const tasks = createTaskStore(db, pipelines, onEligibleAt)
   const events = createEventStore(db)
   return {
     pipelines,
@@ -31,7 +35,7 @@ export function createStore(db: Db) {
     health: createHealthStore(db),
     events,
     leases: createLeaseStore(db),
-    outcomes: createOutcomeStore(db, tasks, events),
+    outcomes: createOutcomeStore(db, tasks, events, onEligibleAt),
     artifacts: createArtifactStore(db),
     ops: createOpsStore(db),
     spans: createSpanStore(db),

@@ -20,7 +20,7 @@ export type TransitionResult = { previous_stage: string; new_stage: string; trig
 
 export type OutcomeStore = ReturnType<typeof createOutcomeStore>
 
-export function createOutcomeStore(db: Db, tasks: TaskStore, events: EventStore) {
+export function createOutcomeStore(db: Db, tasks: TaskStore, events: EventStore, onEligibleAt: (atMs: number) => void) {
   const endRun = db.prepare(`
     UPDATE runs SET status = @status, ended_at_ms = @now, usage_json = coalesce(@usage, usage_json),
       error_text = coalesce(@error, error_text), lease_expires_at_ms = NULL
@@ -43,11 +43,8 @@ export function createOutcomeStore(db: Db, tasks: TaskStore, events: EventStore)
   const end = (run: RunRow, status: RunStatus, nowMs: number, usage: unknown = undefined, error: string | null = null) =>
     endRun.run({ id: run.id, status, now: nowMs, usage: usage === undefined ? null : JSON.stringify(usage ?? {}), error })
 
-  /**
-   * A failed or expired attempt: retry after the task's delay, or dead-letter once attempts run out.
-   * Returns when the task becomes claimable again, or null when it was dead-lettered.
-   */
-  function recordFailedAttempt(run: RunRow, nowMs: number): number | null {
+  /** A failed or expired attempt: retry after the task's delay, or dead-letter once attempts run out. */
+  function recordFailedAttempt(run: RunRow, nowMs: number): void {
     const failedAttempts = releaseFailed.get({ id: run.task_id, now: nowMs }) as number
     const task = tasks.get(run.task_id)!
     const next = afterFailedAttempt({ maxAttempts: task.max_attempts, retryDelayMs: task.retry_delay_ms }, failedAttempts, nowMs)
@@ -57,7 +54,8 @@ export function createOutcomeStore(db: Db, tasks: TaskStore, events: EventStore)
         reason: 'retry_scheduled', failed_attempts: failedAttempts, retry_delay_ms: task.retry_delay_ms,
         next_eligible_at_ms: next.nextEligibleAtMs,
       }, nowMs)
-      return next.nextEligibleAtMs
+      onEligibleAt(next.nextEligibleAtMs)
+      return
     }
     deadLetter(task.id, 'max_attempts_exceeded', nowMs)
     const stage = task.dead_letter_stage !== null && tasks.pipelineOf(task).stages.has(task.dead_letter_stage) ? task.dead_letter_stage : null
@@ -65,7 +63,6 @@ export function createOutcomeStore(db: Db, tasks: TaskStore, events: EventStore)
     events.append(run.id, 'dead_letter', {
       reason: 'max_attempts_exceeded', failed_attempts: failedAttempts, from_stage: task.stage, dead_letter_stage: stage,
     }, nowMs)
-    return null
   }
 
   return {
@@ -89,24 +86,22 @@ export function createOutcomeStore(db: Db, tasks: TaskStore, events: EventStore)
       return { previous_stage: task.stage, new_stage: t.to, trigger: t.trigger }
     },
 
-    /** The agent gave up on its run (R§17). Returns when the task is retried, or null if dead-lettered. */
-    fail(run: RunRow, error: string, usage: unknown, nowMs: number): number | null {
+    /** The agent gave up on its run (R§17). */
+    fail(run: RunRow, error: string, usage: unknown, nowMs: number): void {
       if (run.status !== 'running') throw new AppError('conflict', 409, 'Run is not in running state')
       end(run, 'failed', nowMs, usage, error)
-      return recordFailedAttempt(run, nowMs)
+      recordFailedAttempt(run, nowMs)
     },
 
-    /** Runs whose lease ran out become stale and count as failed attempts; returns their retry times. */
-    expireDue(nowMs: number, max = 500): { reaped: number; retryAtMs: number[] } {
+    /** Runs whose lease ran out become stale and count as failed attempts. Returns how many were reaped. */
+    expireDue(nowMs: number, max = 500): number {
       const due = expiredRuns.all(nowMs, max)
-      const retryAtMs: number[] = []
       for (const run of due) {
         end(run, 'stale', nowMs)
         events.append(run.id, 'lease_expired', { lease_expires_at_ms: run.lease_expires_at_ms }, nowMs)
-        const retryAt = recordFailedAttempt(run, nowMs)
-        if (retryAt !== null) retryAtMs.push(retryAt)
+        recordFailedAttempt(run, nowMs)
       }
-      return { reaped: due.length, retryAtMs }
+      return due.length
     },
 
     /** Takes a task out of play for good; its running run (if any) is canceled and its lease revoked. */

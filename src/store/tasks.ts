@@ -43,7 +43,7 @@ export type TaskFilter = { stage?: string; pipelineId?: string; after: TimeCurso
 
 export type TaskStore = ReturnType<typeof createTaskStore>
 
-export function createTaskStore(db: Db, pipelines: PipelineStore) {
+export function createTaskStore(db: Db, pipelines: PipelineStore, onEligibleAt: (atMs: number) => void) {
   const insert = db.prepare(`
     INSERT INTO tasks (id, pipeline_id, stage, title, description, priority, metadata_json, task_version,
       next_eligible_at_ms, max_attempts, retry_delay_ms, dead_letter_stage, created_at_ms, updated_at_ms)
@@ -119,6 +119,7 @@ export function createTaskStore(db: Db, pipelines: PipelineStore) {
         dead_letter_stage: policy.dead_letter_stage ?? null,
         now: nowMs,
       })
+      if (t.not_before_ms != null) onEligibleAt(t.not_before_ms)
       return id
     },
 

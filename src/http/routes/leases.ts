@@ -40,7 +40,7 @@ export const leaseRoutes: Route[] = [
       ttlMs: req.lease_ttl_ms ?? 300_000,
       perState: perStateLimits(req.concurrency?.per_state),
     }
-    let reaped = { reaped: 0, retryAtMs: [] as number[] }
+    let reaped = 0
     const attempt = async () => {
       const reply = await app.commit(input, (): Reply => {
         const now = app.clock.now()
@@ -48,12 +48,12 @@ export const leaseRoutes: Route[] = [
         reaped = app.store.outcomes.expireDue(now)
         const claim = app.store.leases.claimNext(claimRequest, now)
         return claim === null ? noContent() : rawJson(200, claimJson(claim))
-      }, replayOptions)
-      if (reaped.reaped > 0) app.waiters.poke()
-      for (const at of reaped.retryAtMs) app.waiters.wakeAt(at)
+      }, claimOptions)
+      // Reaping frees work for others (a claim's own commit wakes nobody).
+      if (reaped > 0) app.waiters.poke()
       return reply
     }
-    const replayOptions: CommitOptions = {
+    const claimOptions: CommitOptions = {
       wakesWaiters: false,
       // Plaintext tokens are never stored: a replay answers with the same lease and a fresh token.
       recordBody: (reply) => reply.status === 200 ? withToken(reply.body!, '') : null,

@@ -85,16 +85,13 @@ export const runRoutes: Route[] = [
     })
   }), 'lease'),
 
-  withAccess(post('/runs/:id/fail', async (input, app) => {
+  withAccess(post('/runs/:id/fail', (input, app) => {
     const run = leaseRun(input, app)
     const req = body(Fail, input.body)
-    let retryAtMs: number | null = null
-    const reply = await app.commit(input, () => {
+    return app.commit(input, () => {
       const now = app.clock.now()
-      retryAtMs = app.store.outcomes.fail(liveRun(run, now), req.error, req.usage, now)
+      app.store.outcomes.fail(liveRun(run, now), req.error, req.usage, now)
       return json(200, { status: 'failed' })
     })
-    if (retryAtMs !== null) app.waiters.wakeAt(retryAtMs)
-    return reply
   }), 'lease'),
 ]

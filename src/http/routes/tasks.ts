@@ -46,17 +46,15 @@ function atItem(err: unknown, index: number): unknown {
 }
 
 export const taskRoutes: Route[] = [
-  post('/tasks', async (input, app) => {
+  post('/tasks', (input, app) => {
     const t = body(TaskCreate, input.body)
-    const reply = await app.commit(input, () => json(201, { id: createTask(app, t, app.clock.now()) }))
-    if (t.not_before_ms != null) app.waiters.wakeAt(t.not_before_ms)
-    return reply
+    return app.commit(input, () => json(201, { id: createTask(app, t, app.clock.now()) }))
   }),
 
-  post('/tasks/bulk', async (input, app) => {
+  post('/tasks/bulk', (input, app) => {
     const { tasks } = body(BulkCreate, input.body)
     if (tasks.length === 0) throw new AppError('invalid_request', 400, 'tasks list must not be empty')
-    const reply = await app.commit(input, () => {
+    return app.commit(input, () => {
       const now = app.clock.now()
       const ids = tasks.map((t, i) => {
         try {
@@ -67,8 +65,6 @@ export const taskRoutes: Route[] = [
       })
       return json(201, { ids })
     })
-    for (const t of tasks) if (t.not_before_ms != null) app.waiters.wakeAt(t.not_before_ms)
-    return reply
   }),
 
   get('/tasks', (input, app) => {
