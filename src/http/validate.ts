@@ -74,8 +74,8 @@ export function decodeComponent(text: string, where: string): string {
 
 // --- common field schemas ---------------------------------------------------------------------------
 
-export const MAX_NAME_LENGTH = 512
-export const MAX_TITLE_LENGTH = 4096
+const MAX_NAME_LENGTH = 512
+const MAX_TITLE_LENGTH = 4096
 
 /** Ids, names, roles, agents, stages and triggers: short strings that are keys somewhere. */
 export const Name = v.pipe(v.string(), v.maxLength(MAX_NAME_LENGTH))
@@ -97,7 +97,7 @@ export function queryInt(query: Record<string, string>, name: string, fallback: 
   throw code === 'validation_failed' ? validationError(details) : new AppError(code, 400, message, details)
 }
 
-export const MAX_IDEMPOTENCY_KEY_LENGTH = 255
+const MAX_IDEMPOTENCY_KEY_LENGTH = 255
 
 /** The Idempotency-Key header, if sent: at most 255 characters (stored with every answer it keys; R§5: empty is a key). */
 export function idempotencyKeyOf(headers: Headers): string | null {
