@@ -256,3 +256,61 @@ CREATE TRIGGER store_fts_update AFTER UPDATE OF value_json ON store BEGIN
   INSERT INTO store_fts (rowid, namespace, key, text, ns_tag) VALUES (new.id, new.namespace, new.key,
     (SELECT group_concat(value, char(10) ORDER BY id) FROM json_tree(new.value_json) WHERE type IN ('text', 'integer', 'real')), 'ns' || hex(new.namespace));
 END;
+
+-- @migration 4: store recent index
+
+-- bm25 weighs each query term by counting every entry that holds it: ≈ 50 ns an entry, 50 ms for a word in
+-- most of a million entries. Ranking runs against this second index of only the newest entries (at most
+-- `cap`), so that count stays bounded; src/store/kv.ts says when a search falls back to store_fts.
+-- Contentless with contentless_delete: leaving the window is a tombstone, not a re-tokenization of the text
+-- (an external-content 'delete' costs ≈ 4 times an insert). Snippets come from store_fts, which has content.
+CREATE VIRTUAL TABLE store_fts_recent USING fts5(
+  namespace, key, text, ns_tag,
+  content = '', contentless_delete = 1,
+  tokenize = 'unicode61 remove_diacritics 2'
+);
+
+-- The window: store_fts_recent indexes exactly the `n` entries whose id is at least `lo`, and n <= cap.
+-- With 32,768, a term costs at most ≈ 2 ms to count in the window; a search whose terms the window holds
+-- fewer than `limit` times goes to store_fts, where such rare terms are cheap to count.
+CREATE TABLE store_fts_recent_window (
+  one INTEGER PRIMARY KEY CHECK (one = 1),
+  lo  INTEGER NOT NULL,
+  n   INTEGER NOT NULL,
+  cap INTEGER NOT NULL CHECK (cap > 0)
+) STRICT;
+
+INSERT INTO store_fts_recent_window (one, lo, n, cap)
+  SELECT 1, lo, (SELECT count(*) FROM store WHERE id >= lo), 32768
+  FROM (SELECT coalesce((SELECT id FROM store ORDER BY id DESC LIMIT 1 OFFSET 32767), 0) AS lo);
+
+INSERT INTO store_fts_recent (rowid, namespace, key, text, ns_tag)
+  SELECT id, namespace, key, text, ns_tag FROM store_search_text WHERE id >= (SELECT lo FROM store_fts_recent_window);
+
+-- A new entry (ids only grow, so it is the newest) joins the window; the oldest ones leave while it is over cap.
+CREATE TRIGGER store_fts_recent_insert AFTER INSERT ON store
+WHEN new.id >= (SELECT lo FROM store_fts_recent_window) BEGIN
+  INSERT INTO store_fts_recent (rowid, namespace, key, text, ns_tag) VALUES (new.id, new.namespace, new.key,
+    (SELECT group_concat(value, char(10) ORDER BY id) FROM json_tree(new.value_json) WHERE type IN ('text', 'integer', 'real')), 'ns' || hex(new.namespace));
+  UPDATE store_fts_recent_window SET n = n + 1;
+  DELETE FROM store_fts_recent WHERE rowid IN (
+    SELECT id FROM store WHERE id >= (SELECT lo FROM store_fts_recent_window) ORDER BY id
+    LIMIT (SELECT max(n - cap, 0) FROM store_fts_recent_window));
+  UPDATE store_fts_recent_window
+    SET lo = (SELECT id FROM store WHERE id >= (SELECT lo FROM store_fts_recent_window) ORDER BY id
+              LIMIT 1 OFFSET (SELECT n - cap FROM store_fts_recent_window)), n = cap
+    WHERE n > cap;
+END;
+
+CREATE TRIGGER store_fts_recent_delete AFTER DELETE ON store
+WHEN old.id >= (SELECT lo FROM store_fts_recent_window) BEGIN
+  DELETE FROM store_fts_recent WHERE rowid = old.id;
+  UPDATE store_fts_recent_window SET n = n - 1;
+END;
+
+CREATE TRIGGER store_fts_recent_update AFTER UPDATE OF value_json ON store
+WHEN old.id >= (SELECT lo FROM store_fts_recent_window) BEGIN
+  DELETE FROM store_fts_recent WHERE rowid = old.id;
+  INSERT INTO store_fts_recent (rowid, namespace, key, text, ns_tag) VALUES (new.id, new.namespace, new.key,
+    (SELECT group_concat(value, char(10) ORDER BY id) FROM json_tree(new.value_json) WHERE type IN ('text', 'integer', 'real')), 'ns' || hex(new.namespace));
+END;

@@ -20,10 +20,8 @@ const ENTRY = 's.namespace, s.key, s.value_json, s.created_at_ms, s.updated_at_m
 // Highlights read as Markdown bold in an agent's context; 24 tokens is about one sentence around the match.
 const SNIPPET = `snippet(store_fts, -1, '**', '**', '…', 24)`
 /**
- * bm25 scores every entry a search matches before it can return the best, about 1.5 µs each: 1.2 s for a word
- * found in most of a million entries. Searches without filter_path rank only the most recent (highest id)
- * RANKED_CANDIDATES matching entries: the cutoff id is found by walking the matches newest first, which
- * costs no scoring. bm25's term weights still come from the whole index (README: Store, Cost).
+ * Searches without filter_path rank (bm25) only the most recent (highest id) RANKED_CANDIDATES matching
+ * entries: the cutoff id is found by walking the matches newest first, which costs no scoring.
  */
 export const RANKED_CANDIDATES = 1000
 
@@ -51,11 +49,10 @@ export function createKvStore(db: Db) {
   // filters and snippet() are evaluated only until `limit` rows pass the filters. One statement per shape.
   const searchStmts = new Map<string, Statement<Record<string, unknown>, HitRow>>()
   const searchStmt = (s: Search) => {
-    const shape = `${s.namespace !== undefined}:${s.filter !== undefined}:${s.filter?.json != null}`
+    const shape = `${s.filter !== undefined}:${s.filter?.json != null}`
     let stmt = searchStmts.get(shape)
     if (stmt === undefined) {
       const conds = ['store_fts MATCH @match']
-      if (s.namespace !== undefined) conds.push('s.namespace = +@namespace')
       if (s.filter === undefined) conds.push(`f.rowid >= coalesce((${CUTOFF}), 0)`)
       if (s.filter !== undefined) {
         conds.push(s.filter.json === null
@@ -68,6 +65,39 @@ export function createKvStore(db: Db) {
       searchStmts.set(shape, stmt)
     }
     return stmt
+  }
+
+  // The recent index (schema.sql: store_fts_recent) and its window. Rowid bounds are CAST because FTS5
+  // ignores a bound that is not an INTEGER value, and better-sqlite3 binds JavaScript numbers as REAL:
+  // uncast, `rowid >= ?` would silently scan every match.
+  const recentMatches = db.prepare<{ match: string }, { cutoff: number | null; matches: number }>(`
+    SELECT min(rowid) AS cutoff, count(*) AS matches FROM (SELECT rowid FROM store_fts_recent
+      WHERE store_fts_recent MATCH @match ORDER BY rowid DESC LIMIT ${RANKED_CANDIDATES})`)
+  // bm25 as a column sorted by SQLite: FTS5's own `ORDER BY rank` plan is slower here (≈ 1.5×, measured).
+  const recentTop = db.prepare<{ match: string; cutoff: number; limit: number }, { id: number; rank: number }>(`
+    SELECT rowid AS id, bm25(store_fts_recent, 1.0, 1.0, 1.0, 0.0) AS rank FROM store_fts_recent
+    WHERE store_fts_recent MATCH @match AND rowid >= CAST(@cutoff AS INTEGER) ORDER BY rank LIMIT +@limit`)
+  // The entries and snippets of the ids recentTop chose: one forward walk of store_fts over their id range
+  // (`+f.rowid` keeps the IN list from becoming one FTS5 seek per id, each costing a walk of every segment).
+  const entriesWithSnippets = db.prepare<{ match: string; lo: number; hi: number; ids: string }, EntryRow & { id: number; snippet: string }>(`
+    SELECT f.rowid AS id, ${ENTRY}, ${SNIPPET} AS snippet FROM store_fts f JOIN store s ON s.id = f.rowid
+    WHERE store_fts MATCH @match AND f.rowid >= CAST(@lo AS INTEGER) AND f.rowid <= CAST(@hi AS INTEGER)
+      AND +f.rowid IN (SELECT value FROM json_each(@ids))`)
+
+  /** Ranks in the recent index when it holds at least `limit` matches; null when it holds fewer. */
+  function searchRecent(match: string, limit: number): HitRow[] | null {
+    const { cutoff, matches } = recentMatches.get({ match })!
+    if (cutoff === null || matches < limit) return null
+    const top = recentTop.all({ match, cutoff, limit })
+    const ids = top.map((t) => t.id)
+    const rows = new Map(entriesWithSnippets.all({ match, lo: Math.min(...ids), hi: Math.max(...ids), ids: JSON.stringify(ids) })
+      .map((r) => [r.id, r]))
+    return top.flatMap(({ id, rank }) => {
+      const r = rows.get(id)
+      if (r === undefined) return [] // both indexes are written in the same statements; never expected
+      const { id: _, ...entry } = r
+      return [{ ...entry, rank }]
+    })
   }
 
   return {
@@ -94,13 +124,21 @@ export function createKvStore(db: Db) {
       deleteNamespace.run(ns)
     },
 
-    /** Best first by bm25 (FTS5 `rank`: lower is better); without a filter, among the newest RANKED_CANDIDATES matches. */
+    /**
+     * Best first by bm25 (lower is better). With a filter: every match, ranked against the whole index.
+     * Without: the newest RANKED_CANDIDATES matches among the recent window's entries, ranked against the
+     * window, or, when the window holds fewer than `limit` matches, the newest RANKED_CANDIDATES matches of
+     * the whole index, ranked against it (README: Store, Which matches are ranked).
+     */
     search(s: Search): HitRow[] {
-      // The tag narrows the matches to the namespace inside FTS5 (its bm25 weight is 0: schema.sql);
-      // the join still compares the namespace exactly.
+      // The tag narrows the matches to the namespace inside FTS5 (its bm25 weight is 0: schema.sql). The
+      // tag is exact ('ns' || hex of the name), so no comparison of s.namespace is needed.
       const match = s.namespace === undefined ? s.match : `ns_tag : ${nsTag(s.namespace)} ${s.match}`
+      if (s.filter === undefined) {
+        const recent = searchRecent(match, s.limit)
+        if (recent !== null) return recent
+      }
       const params: Record<string, unknown> = { match, limit: s.limit }
-      if (s.namespace !== undefined) params.namespace = s.namespace
       if (s.filter !== undefined) {
         params.path = s.filter.path
         params.text = s.filter.text ?? null
