@@ -270,24 +270,29 @@ CREATE VIRTUAL TABLE store_fts_recent USING fts5(
   tokenize = 'unicode61 remove_diacritics 2'
 );
 
--- The window: store_fts_recent indexes exactly the `n` entries whose id is at least `lo`, and n <= cap.
--- With 32,768, a term costs at most ≈ 2 ms to count in the window; a search whose terms the window holds
+-- The window: store_fts_recent indexes exactly the `n` entries whose id is at least `lo`. When n passes `cap`,
+-- the oldest leave until `cap - slack` remain: in one batch because FTS5 flushes its pending terms to a new
+-- segment whenever a rowid lower than the last one written is deleted, and a flush per put would fragment
+-- the index (and slow every put and every search). With 16,384, a term costs at most ≈ 1.5 ms to count in
+-- the window (it is read as ≈ 10 segments once puts have built it); a search whose terms the window holds
 -- fewer than `limit` times goes to store_fts, where such rare terms are cheap to count.
 CREATE TABLE store_fts_recent_window (
-  one INTEGER PRIMARY KEY CHECK (one = 1),
-  lo  INTEGER NOT NULL,
-  n   INTEGER NOT NULL,
-  cap INTEGER NOT NULL CHECK (cap > 0)
+  one   INTEGER PRIMARY KEY CHECK (one = 1),
+  lo    INTEGER NOT NULL,
+  n     INTEGER NOT NULL,
+  cap   INTEGER NOT NULL,
+  slack INTEGER NOT NULL,
+  CHECK (slack >= 0 AND slack < cap)
 ) STRICT;
 
-INSERT INTO store_fts_recent_window (one, lo, n, cap)
-  SELECT 1, lo, (SELECT count(*) FROM store WHERE id >= lo), 32768
-  FROM (SELECT coalesce((SELECT id FROM store ORDER BY id DESC LIMIT 1 OFFSET 32767), 0) AS lo);
+INSERT INTO store_fts_recent_window (one, lo, n, cap, slack)
+  SELECT 1, lo, (SELECT count(*) FROM store WHERE id >= lo), 16384, 512
+  FROM (SELECT coalesce((SELECT id FROM store ORDER BY id DESC LIMIT 1 OFFSET 16383), 0) AS lo);
 
 INSERT INTO store_fts_recent (rowid, namespace, key, text, ns_tag)
   SELECT id, namespace, key, text, ns_tag FROM store_search_text WHERE id >= (SELECT lo FROM store_fts_recent_window);
 
--- A new entry (ids only grow, so it is the newest) joins the window; the oldest ones leave while it is over cap.
+-- A new entry (ids only grow, so it is the newest) joins the window; past cap, the oldest leave in a batch.
 CREATE TRIGGER store_fts_recent_insert AFTER INSERT ON store
 WHEN new.id >= (SELECT lo FROM store_fts_recent_window) BEGIN
   INSERT INTO store_fts_recent (rowid, namespace, key, text, ns_tag) VALUES (new.id, new.namespace, new.key,
@@ -295,10 +300,11 @@ WHEN new.id >= (SELECT lo FROM store_fts_recent_window) BEGIN
   UPDATE store_fts_recent_window SET n = n + 1;
   DELETE FROM store_fts_recent WHERE rowid IN (
     SELECT id FROM store WHERE id >= (SELECT lo FROM store_fts_recent_window) ORDER BY id
-    LIMIT (SELECT max(n - cap, 0) FROM store_fts_recent_window));
+    LIMIT (SELECT CASE WHEN n > cap THEN n - cap + slack ELSE 0 END FROM store_fts_recent_window));
   UPDATE store_fts_recent_window
     SET lo = (SELECT id FROM store WHERE id >= (SELECT lo FROM store_fts_recent_window) ORDER BY id
-              LIMIT 1 OFFSET (SELECT n - cap FROM store_fts_recent_window)), n = cap
+              LIMIT 1 OFFSET (SELECT n - cap + slack FROM store_fts_recent_window)),
+        n = cap - slack
     WHERE n > cap;
 END;
 

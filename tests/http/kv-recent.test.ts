@@ -15,7 +15,7 @@ const test = suite('kv recent index')
 async function withServer(cap: number | null, run: (s: TestServer) => Promise<void>): Promise<void> {
   const s = await startServer()
   try {
-    if (cap !== null) s.db.prepare('UPDATE store_fts_recent_window SET cap = ?').run(cap)
+    if (cap !== null) s.db.prepare('UPDATE store_fts_recent_window SET cap = ?, slack = 0').run(cap)
     await run(s)
   } finally {
     await s.close()
@@ -29,7 +29,7 @@ const search = async (s: TestServer, query: Record<string, string>) =>
 
 /** The window row, and the ids the recent index finds for a word every entry holds. */
 function recent(s: TestServer, word: string) {
-  const window = s.db.prepare('SELECT lo, n, cap FROM store_fts_recent_window').get() as { lo: number; n: number; cap: number }
+  const window = s.db.prepare('SELECT lo, n, cap, slack FROM store_fts_recent_window').get() as { lo: number; n: number; cap: number; slack: number }
   const ids = s.db.prepare('SELECT rowid FROM store_fts_recent WHERE store_fts_recent MATCH ? ORDER BY rowid').pluck().all(word) as number[]
   return { ...window, ids }
 }
@@ -41,27 +41,33 @@ function integrityCheck(s: TestServer): void {
 
 test('the window holds exactly the newest `cap` entries through puts, upserts and deletes', () => withServer(4, async (s) => {
   for (let i = 1; i <= 6; i++) await put(s, 'ns', `k${i}`, `every entry ${i}`)
-  assert.equal(recent(s, 'every'), { lo: 3, n: 4, cap: 4, ids: [3, 4, 5, 6] })
+  assert.equal(recent(s, 'every'), { lo: 3, n: 4, cap: 4, slack: 0, ids: [3, 4, 5, 6] })
   await put(s, 'ns', 'k1', 'every entry, replaced while outside the window')
   await put(s, 'ns', 'k5', 'every entry, replaced inside it')
   expectStatus(await s.request('DELETE', '/store/ns/k4'), 204)
-  assert.equal(recent(s, 'every'), { lo: 3, n: 3, cap: 4, ids: [3, 5, 6] })
+  assert.equal(recent(s, 'every'), { lo: 3, n: 3, cap: 4, slack: 0, ids: [3, 5, 6] })
   assert.equal(recent(s, 'inside').ids, [5])
   assert.equal(recent(s, 'outside').ids, [])
   // Two new entries: the first fills the window again, the second pushes the oldest (3) out.
   await put(s, 'ns', 'k7', 'every entry 7')
   await put(s, 'ns', 'k8', 'every entry 8')
-  assert.equal(recent(s, 'every'), { lo: 5, n: 4, cap: 4, ids: [5, 6, 7, 8] })
+  assert.equal(recent(s, 'every'), { lo: 5, n: 4, cap: 4, slack: 0, ids: [5, 6, 7, 8] })
   expectStatus(await s.request('DELETE', '/store/ns'), 204)
-  assert.equal(recent(s, 'every'), { lo: 5, n: 0, cap: 4, ids: [] })
+  assert.equal(recent(s, 'every'), { lo: 5, n: 0, cap: 4, slack: 0, ids: [] })
   integrityCheck(s)
 }))
 
-test('a lowered cap takes effect at the next put', () => withServer(null, async (s) => {
+test('past cap, the oldest entries leave in one batch of slack + 1; a lowered cap takes effect at the next put', () => withServer(null, async (s) => {
   for (let i = 1; i <= 5; i++) await put(s, 'ns', `k${i}`, `every entry ${i}`)
-  s.db.exec('UPDATE store_fts_recent_window SET cap = 2')
+  s.db.exec('UPDATE store_fts_recent_window SET cap = 4, slack = 2')
   await put(s, 'ns', 'k6', 'every entry 6')
-  assert.equal(recent(s, 'every'), { lo: 5, n: 2, cap: 2, ids: [5, 6] })
+  assert.equal(recent(s, 'every'), { lo: 5, n: 2, cap: 4, slack: 2, ids: [5, 6] })
+  await put(s, 'ns', 'k7', 'every entry 7')
+  await put(s, 'ns', 'k8', 'every entry 8')
+  assert.equal(recent(s, 'every'), { lo: 5, n: 4, cap: 4, slack: 2, ids: [5, 6, 7, 8] })
+  s.db.exec('UPDATE store_fts_recent_window SET cap = 2, slack = 0')
+  await put(s, 'ns', 'k9', 'every entry 9')
+  assert.equal(recent(s, 'every'), { lo: 8, n: 2, cap: 2, slack: 0, ids: [8, 9] })
   integrityCheck(s)
 }))
 
@@ -95,18 +101,18 @@ test('while the window holds every entry, ranking there gives the same hits as r
   }
 }))
 
-test('migration 4 indexes the newest 32,768 entries of an existing store', () => {
+test('migration 4 indexes the newest 16,384 entries of an existing store', () => {
   const dir = mkdtempSync(join(tmpdir(), 'docket-recent-'))
   const db = new Database(join(dir, 'docket.db'))
   try {
     const migrations = loadMigrations()
     migrate(db, migrations.slice(0, 3))
     const insert = db.prepare('INSERT INTO store (namespace, key, value_json, created_at_ms, updated_at_ms) VALUES (?, ?, ?, 0, 0)')
-    db.transaction(() => { for (let i = 1; i <= 32_770; i++) insert.run('ns', `k${i}`, JSON.stringify(`word ${i}`)) })()
+    db.transaction(() => { for (let i = 1; i <= 16_386; i++) insert.run('ns', `k${i}`, JSON.stringify(`word ${i}`)) })()
     migrate(db, migrations)
-    assert.equal(db.prepare('SELECT lo, n, cap FROM store_fts_recent_window').get(), { lo: 3, n: 32_768, cap: 32_768 })
+    assert.equal(db.prepare('SELECT lo, n, cap, slack FROM store_fts_recent_window').get(), { lo: 3, n: 16_384, cap: 16_384, slack: 512 })
     const count = (q: string) => db.prepare('SELECT count(*) FROM store_fts_recent WHERE store_fts_recent MATCH ?').pluck().get(q)
-    assert.is(count('word'), 32_768)
+    assert.is(count('word'), 16_384)
     assert.is(count('2'), 0)
     assert.is(count('3'), 1)
   } finally {
