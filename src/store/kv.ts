@@ -1,5 +1,4 @@
 import type { Db } from './db.ts'
-import type { Statement } from 'better-sqlite3'
 import { AppError } from '../domain/errors.ts'
 
 export type EntryRow = { namespace: string; key: string; value_json: string; created_at_ms: number; updated_at_ms: number }
@@ -25,6 +24,15 @@ const SNIPPET = `snippet(store_fts, -1, '**', '**', '…', 24)`
  */
 export const RANKED_CANDIDATES = 1000
 
+type Shape = 'none' | 'text' | 'json'
+/** A filter's condition on the entry row `s`: as text, or (when filter_value is a JSON scalar) also as JSON. */
+const FILTER: Record<Shape, string> = {
+  none: '',
+  text: 'AND json_extract(s.value_json, @path) = @text',
+  json: 'AND (json_extract(s.value_json, @path) = @text OR s.value_json -> @path = @json)',
+}
+const byShape = <T>(make: (shape: Shape) => T): Record<Shape, T> => ({ none: make('none'), text: make('text'), json: make('json') })
+
 /** The ns_tag token of a namespace, as schema.sql's view computes it: 'ns' || hex(namespace). */
 const nsTag = (ns: string) => `ns${Buffer.from(ns).toString('hex').toUpperCase()}`
 
@@ -40,43 +48,36 @@ export function createKvStore(db: Db) {
   const deleteKey = db.prepare('DELETE FROM store WHERE namespace = ? AND key = ?')
   const deleteNamespace = db.prepare('DELETE FROM store WHERE namespace = ?')
 
-  // The id of the RANKED_CANDIDATES-th newest match, or NULL when there are fewer. @match includes the
-  // namespace's ns_tag token in a namespace search (see search()), so the walk stays inside FTS5.
+  const shapeOf = (s: Search): Shape => (s.filter === undefined ? 'none' : s.filter.json === null ? 'text' : 'json')
+  // Statements join the entry row only when a filter reads it.
+  const join = (shape: Shape, fts: string) => (shape === 'none' ? '' : `JOIN store s ON s.id = ${fts}.rowid`)
+
+  // The whole index. Unfiltered: the newest RANKED_CANDIDATES matches (the cutoff id is found by walking
+  // the matches newest first, which costs no scoring; @match includes the namespace's ns_tag token, so the
+  // walk stays inside FTS5). Filtered: every match. FTS5 consumes `ORDER BY rank` and the join is streamed
+  // in rank order, so entry rows, filters and snippet() are evaluated only until `limit` rows pass.
   const CUTOFF = `SELECT rowid FROM store_fts WHERE store_fts MATCH @match
     ORDER BY rowid DESC LIMIT 1 OFFSET ${RANKED_CANDIDATES - 1}`
+  const everyEntry = byShape((shape) => db.prepare<Record<string, unknown>, HitRow>(`
+    SELECT ${ENTRY}, f.rank AS rank, ${SNIPPET} AS snippet FROM store_fts f JOIN store s ON s.id = f.rowid
+    WHERE store_fts MATCH @match ${shape === 'none' ? `AND f.rowid >= coalesce((${CUTOFF}), 0)` : FILTER[shape]}
+    ORDER BY f.rank LIMIT +@limit`))
 
-  // FTS5 consumes `ORDER BY rank` (no temp B-tree) and the join is streamed in rank order, so entry rows,
-  // filters and snippet() are evaluated only until `limit` rows pass the filters. One statement per shape.
-  const searchStmts = new Map<string, Statement<Record<string, unknown>, HitRow>>()
-  const searchStmt = (s: Search) => {
-    const shape = `${s.filter !== undefined}:${s.filter?.json != null}`
-    let stmt = searchStmts.get(shape)
-    if (stmt === undefined) {
-      const conds = ['store_fts MATCH @match']
-      if (s.filter === undefined) conds.push(`f.rowid >= coalesce((${CUTOFF}), 0)`)
-      if (s.filter !== undefined) {
-        conds.push(s.filter.json === null
-          ? 'json_extract(s.value_json, @path) = @text'
-          : '(json_extract(s.value_json, @path) = @text OR s.value_json -> @path = @json)')
-      }
-      stmt = db.prepare(`SELECT ${ENTRY}, f.rank AS rank, ${SNIPPET} AS snippet
-        FROM store_fts f JOIN store s ON s.id = f.rowid
-        WHERE ${conds.join(' AND ')} ORDER BY f.rank LIMIT +@limit`)
-      searchStmts.set(shape, stmt)
-    }
-    return stmt
-  }
-
-  // The recent index (schema.sql: store_fts_recent) and its window. Rowid bounds are CAST because FTS5
-  // ignores a bound that is not an INTEGER value, and better-sqlite3 binds JavaScript numbers as REAL:
-  // uncast, `rowid >= ?` would silently scan every match.
-  const recentMatches = db.prepare<{ match: string }, { cutoff: number | null; matches: number }>(`
-    SELECT min(rowid) AS cutoff, count(*) AS matches FROM (SELECT rowid FROM store_fts_recent
-      WHERE store_fts_recent MATCH @match ORDER BY rowid DESC LIMIT ${RANKED_CANDIDATES})`)
+  // The recent index (schema.sql: store_fts_recent). Rowid bounds are CAST because FTS5 ignores a bound
+  // that is not an INTEGER value, and better-sqlite3 binds JavaScript numbers as REAL: uncast, `rowid >= ?`
+  // would silently scan every match.
+  // The ids of the newest RANKED_CANDIDATES matches that pass the filter, newest first.
+  const recentCandidates = byShape((shape) => db.prepare<Record<string, unknown>, number>(`
+    SELECT r.rowid FROM store_fts_recent r ${join(shape, 'r')}
+    WHERE store_fts_recent MATCH @match ${FILTER[shape]} ORDER BY r.rowid DESC LIMIT ${RANKED_CANDIDATES}`).pluck())
+  // The best `limit` of them. Unfiltered, they are every match from the oldest on; filtered, the list says
+  // which (a lookup, where evaluating the filter again would read each entry again).
   // bm25 as a column sorted by SQLite: FTS5's own `ORDER BY rank` plan is slower here (≈ 1.5×, measured).
-  const recentTop = db.prepare<{ match: string; cutoff: number; limit: number }, { id: number; rank: number }>(`
+  const recentTop = byShape((shape) => db.prepare<Record<string, unknown>, { id: number; rank: number }>(`
     SELECT rowid AS id, bm25(store_fts_recent, 1.0, 1.0, 1.0, 0.0) AS rank FROM store_fts_recent
-    WHERE store_fts_recent MATCH @match AND rowid >= CAST(@cutoff AS INTEGER) ORDER BY rank LIMIT +@limit`)
+    WHERE store_fts_recent MATCH @match AND rowid >= CAST(@cutoff AS INTEGER)
+      ${shape === 'none' ? '' : 'AND +rowid IN (SELECT value FROM json_each(@ids))'}
+    ORDER BY rank LIMIT +@limit`))
   // The entries and snippets of the ids recentTop chose: one forward walk of store_fts over their id range
   // (`+f.rowid` keeps the IN list from becoming one FTS5 seek per id, each costing a walk of every segment).
   const entriesWithSnippets = db.prepare<{ match: string; lo: number; hi: number; ids: string }, EntryRow & { id: number; snippet: string }>(`
@@ -84,11 +85,13 @@ export function createKvStore(db: Db) {
     WHERE store_fts MATCH @match AND f.rowid >= CAST(@lo AS INTEGER) AND f.rowid <= CAST(@hi AS INTEGER)
       AND +f.rowid IN (SELECT value FROM json_each(@ids))`)
 
-  /** Ranks in the recent index when it holds at least `limit` matches; null when it holds fewer. */
-  function searchRecent(match: string, limit: number): HitRow[] | null {
-    const { cutoff, matches } = recentMatches.get({ match })!
-    if (cutoff === null || matches < limit) return null
-    const top = recentTop.all({ match, cutoff, limit })
+  /** Ranks in the recent index when it holds at least `limit` results; null when it holds fewer. */
+  function searchRecent(shape: Shape, params: Record<string, unknown>, limit: number): HitRow[] | null {
+    const candidates = recentCandidates[shape].all(params)
+    if (candidates.length < limit) return null
+    const { match } = params as { match: string }
+    const cutoff = candidates[candidates.length - 1]
+    const top = recentTop[shape].all(shape === 'none' ? { match, limit, cutoff } : { match, limit, cutoff, ids: JSON.stringify(candidates) })
     const ids = top.map((t) => t.id)
     const rows = new Map(entriesWithSnippets.all({ match, lo: Math.min(...ids), hi: Math.max(...ids), ids: JSON.stringify(ids) })
       .map((r) => [r.id, r]))
@@ -125,26 +128,23 @@ export function createKvStore(db: Db) {
     },
 
     /**
-     * Best first by bm25 (lower is better). With a filter: every match, ranked against the whole index.
-     * Without: the newest RANKED_CANDIDATES matches among the recent window's entries, ranked against the
-     * window, or, when the window holds fewer than `limit` matches, the newest RANKED_CANDIDATES matches of
-     * the whole index, ranked against it (README: Store, Which matches are ranked).
+     * Best first by bm25 (lower is better), among the newest RANKED_CANDIDATES matches that pass the filter
+     * in the recent window, ranked against the window; when the window holds fewer than `limit` of them:
+     * unfiltered, the newest RANKED_CANDIDATES matches of the whole index, filtered, every match, ranked
+     * against the whole index (README: Store, Which matches are ranked).
      */
     search(s: Search): HitRow[] {
       // The tag narrows the matches to the namespace inside FTS5 (its bm25 weight is 0: schema.sql). The
       // tag is exact ('ns' || hex of the name), so no comparison of s.namespace is needed.
       const match = s.namespace === undefined ? s.match : `ns_tag : ${nsTag(s.namespace)} ${s.match}`
-      if (s.filter === undefined) {
-        const recent = searchRecent(match, s.limit)
-        if (recent !== null) return recent
-      }
       const params: Record<string, unknown> = { match, limit: s.limit }
       if (s.filter !== undefined) {
         params.path = s.filter.path
         params.text = s.filter.text ?? null
         if (s.filter.json !== null) params.json = s.filter.json
       }
-      return searchStmt(s).all(params)
+      const shape = shapeOf(s)
+      return searchRecent(shape, params, s.limit) ?? everyEntry[shape].all(params)
     },
   }
 }

@@ -85,6 +85,18 @@ test('when the window holds `limit` matches, search ranks there; with fewer, it 
   assert.equal((await search(s, { q: 'needle', namespace: 'other' })).map((h) => h.key), ['x'])
 }))
 
+test('a filter counts toward `limit` the same way: the window first, then every entry', () => withServer(3, async (s) => {
+  await put(s, 'ns', 'old-best', { text: 'needle needle needle needle', status: 'open' })
+  await put(s, 'ns', 'new-closed', { text: 'needle among other words', status: 'closed' })
+  for (let i = 1; i <= 2; i++) await put(s, 'ns', `new-open${i}`, { text: `needle among other words ${i}`, status: 'open' })
+  const open = (limit: string) => search(s, { q: 'needle', filter_path: '$.status', filter_value: 'open', limit })
+  assert.equal((await open('2')).map((h) => h.key).sort(), ['new-open1', 'new-open2'])
+  const all = await open('3') // the window holds only 2 open matches: every entry is searched
+  assert.is(all[0].key, 'old-best')
+  assert.equal(all.map((h) => h.key).sort(), ['new-open1', 'new-open2', 'old-best'])
+  assert.ok(all.every((h) => h.snippet.includes('**needle**')), JSON.stringify(all))
+}))
+
 test('while the window holds every entry, ranking there gives the same hits as ranking every entry', () => withServer(null, async (s) => {
   const words = ['alpha', 'beta', 'gamma', 'delta']
   for (let i = 0; i < 40; i++) {
