@@ -85,6 +85,7 @@ function queryClasses(gen: TextGen, random: () => number): QueryClass[] {
     { name: 'two_terms', query: () => q(`${word(50, 500)} ${word(500, 5000)}`) },
     { name: 'namespace', query: () => q(word(50, 500), `&namespace=${NAMESPACES[Math.floor(random() * NAMESPACES.length)]}`) },
     { name: 'top50', query: () => q(word(0, 50)) },
+    { name: 'filtered', query: () => q(word(50, 500), `&filter_path=${encodeURIComponent('$.status')}&filter_value=open`) },
   ]
 }
 
