@@ -19,8 +19,8 @@ const ENTRY = 's.namespace, s.key, s.value_json, s.created_at_ms, s.updated_at_m
 // Highlights read as Markdown bold in an agent's context; 24 tokens is about one sentence around the match.
 const SNIPPET = `snippet(store_fts, -1, '**', '**', '…', 24)`
 /**
- * Searches without filter_path rank (bm25) only the most recent (highest id) RANKED_CANDIDATES matching
- * entries: the cutoff id is found by walking the matches newest first, which costs no scoring.
+ * A search ranks (bm25) at most the RANKED_CANDIDATES most recent (highest id) results, except a filtered
+ * search the recent window cannot fill (search() below): scoring costs per entry, walking newest first does not.
  */
 export const RANKED_CANDIDATES = 1000
 
@@ -49,8 +49,6 @@ export function createKvStore(db: Db) {
   const deleteNamespace = db.prepare('DELETE FROM store WHERE namespace = ?')
 
   const shapeOf = (s: Search): Shape => (s.filter === undefined ? 'none' : s.filter.json === null ? 'text' : 'json')
-  // Statements join the entry row only when a filter reads it.
-  const join = (shape: Shape, fts: string) => (shape === 'none' ? '' : `JOIN store s ON s.id = ${fts}.rowid`)
 
   // The whole index. Unfiltered: the newest RANKED_CANDIDATES matches (the cutoff id is found by walking
   // the matches newest first, which costs no scoring; @match includes the namespace's ns_tag token, so the
@@ -58,7 +56,7 @@ export function createKvStore(db: Db) {
   // in rank order, so entry rows, filters and snippet() are evaluated only until `limit` rows pass.
   const CUTOFF = `SELECT rowid FROM store_fts WHERE store_fts MATCH @match
     ORDER BY rowid DESC LIMIT 1 OFFSET ${RANKED_CANDIDATES - 1}`
-  const everyEntry = byShape((shape) => db.prepare<Record<string, unknown>, HitRow>(`
+  const wholeIndex = byShape((shape) => db.prepare<Record<string, unknown>, HitRow>(`
     SELECT ${ENTRY}, f.rank AS rank, ${SNIPPET} AS snippet FROM store_fts f JOIN store s ON s.id = f.rowid
     WHERE store_fts MATCH @match ${shape === 'none' ? `AND f.rowid >= coalesce((${CUTOFF}), 0)` : FILTER[shape]}
     ORDER BY f.rank LIMIT +@limit`))
@@ -66,10 +64,15 @@ export function createKvStore(db: Db) {
   // The recent index (schema.sql: store_fts_recent). Rowid bounds are CAST because FTS5 ignores a bound
   // that is not an INTEGER value, and better-sqlite3 binds JavaScript numbers as REAL: uncast, `rowid >= ?`
   // would silently scan every match.
-  // The ids of the newest RANKED_CANDIDATES matches that pass the filter, newest first.
-  const recentCandidates = byShape((shape) => db.prepare<Record<string, unknown>, number>(`
-    SELECT r.rowid FROM store_fts_recent r ${join(shape, 'r')}
-    WHERE store_fts_recent MATCH @match ${FILTER[shape]} ORDER BY r.rowid DESC LIMIT ${RANKED_CANDIDATES}`).pluck())
+  // The newest RANKED_CANDIDATES matches that pass the filter, newest first (the entry row is joined only
+  // for a filter to read). Unfiltered, only how many and the oldest id are needed: counted inside SQLite.
+  const CANDIDATES = (shape: Shape) => `SELECT r.rowid AS id FROM store_fts_recent r
+    ${shape === 'none' ? '' : 'JOIN store s ON s.id = r.rowid'}
+    WHERE store_fts_recent MATCH @match ${FILTER[shape]} ORDER BY r.rowid DESC LIMIT ${RANKED_CANDIDATES}`
+  const recentCutoff = db.prepare<Record<string, unknown>, { cutoff: number | null; matches: number }>(
+    `SELECT min(id) AS cutoff, count(*) AS matches FROM (${CANDIDATES('none')})`)
+  const candidatesOf = (shape: Shape) => db.prepare<Record<string, unknown>, number>(CANDIDATES(shape)).pluck()
+  const recentCandidates = { text: candidatesOf('text'), json: candidatesOf('json') }
   // The best `limit` of them. Unfiltered, they are every match from the oldest on; filtered, the list says
   // which (a lookup, where evaluating the filter again would read each entry again).
   // bm25 as a column sorted by SQLite: FTS5's own `ORDER BY rank` plan is slower here (≈ 1.5×, measured).
@@ -78,8 +81,9 @@ export function createKvStore(db: Db) {
     WHERE store_fts_recent MATCH @match AND rowid >= CAST(@cutoff AS INTEGER)
       ${shape === 'none' ? '' : 'AND +rowid IN (SELECT value FROM json_each(@ids))'}
     ORDER BY rank LIMIT +@limit`))
-  // The entries and snippets of the ids recentTop chose: one forward walk of store_fts over their id range
-  // (`+f.rowid` keeps the IN list from becoming one FTS5 seek per id, each costing a walk of every segment).
+  // The entries and snippets of the ids recentTop chose (the window has no content: store_fts does): one
+  // forward walk of store_fts over their id range (`+f.rowid` keeps the IN list from becoming one FTS5 seek
+  // per id, each costing a walk of every segment).
   const entriesWithSnippets = db.prepare<{ match: string; lo: number; hi: number; ids: string }, EntryRow & { id: number; snippet: string }>(`
     SELECT f.rowid AS id, ${ENTRY}, ${SNIPPET} AS snippet FROM store_fts f JOIN store s ON s.id = f.rowid
     WHERE store_fts MATCH @match AND f.rowid >= CAST(@lo AS INTEGER) AND f.rowid <= CAST(@hi AS INTEGER)
@@ -87,11 +91,17 @@ export function createKvStore(db: Db) {
 
   /** Ranks in the recent index when it holds at least `limit` results; null when it holds fewer. */
   function searchRecent(shape: Shape, params: Record<string, unknown>, limit: number): HitRow[] | null {
-    const candidates = recentCandidates[shape].all(params)
-    if (candidates.length < limit) return null
     const { match } = params as { match: string }
-    const cutoff = candidates[candidates.length - 1]
-    const top = recentTop[shape].all(shape === 'none' ? { match, limit, cutoff } : { match, limit, cutoff, ids: JSON.stringify(candidates) })
+    let top: Array<{ id: number; rank: number }>
+    if (shape === 'none') {
+      const { cutoff, matches } = recentCutoff.get(params)!
+      if (cutoff === null || matches < limit) return null
+      top = recentTop.none.all({ match, limit, cutoff })
+    } else {
+      const candidates = recentCandidates[shape].all(params)
+      if (candidates.length < limit) return null
+      top = recentTop[shape].all({ match, limit, cutoff: candidates[candidates.length - 1], ids: JSON.stringify(candidates) })
+    }
     const ids = top.map((t) => t.id)
     const rows = new Map(entriesWithSnippets.all({ match, lo: Math.min(...ids), hi: Math.max(...ids), ids: JSON.stringify(ids) })
       .map((r) => [r.id, r]))
@@ -144,7 +154,7 @@ export function createKvStore(db: Db) {
         if (s.filter.json !== null) params.json = s.filter.json
       }
       const shape = shapeOf(s)
-      return searchRecent(shape, params, s.limit) ?? everyEntry[shape].all(params)
+      return searchRecent(shape, params, s.limit) ?? wholeIndex[shape].all(params)
     },
   }
 }
