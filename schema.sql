@@ -262,8 +262,9 @@ END;
 -- bm25 weighs each query term by counting every entry that holds it: ≈ 50 ns an entry, 50 ms for a word in
 -- most of a million entries. Ranking runs against this second index of only the newest entries (at most
 -- `cap`), so that count stays bounded; src/store/kv.ts says when a search falls back to store_fts.
--- Contentless with contentless_delete: leaving the window is a tombstone, not a re-tokenization of the text
--- (an external-content 'delete' costs ≈ 4 times an insert). Snippets come from store_fts, which has content.
+-- Contentless with contentless_delete: leaving the window is a tombstone (≈ 19 µs an entry), where an
+-- external-content 'delete' re-tokenizes the text (≈ 123 µs) and leaves delete markers that double the
+-- window's doclists until merged. Snippets come from store_fts, which has content.
 CREATE VIRTUAL TABLE store_fts_recent USING fts5(
   namespace, key, text, ns_tag,
   content = '', contentless_delete = 1,
