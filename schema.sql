@@ -294,10 +294,11 @@ INSERT INTO store_fts_recent (rowid, namespace, key, text, ns_tag)
   SELECT id, namespace, key, text, ns_tag FROM store_search_text WHERE id >= (SELECT lo FROM store_fts_recent_window);
 
 -- A new entry (ids only grow, so it is the newest) joins the window; past cap, the oldest leave in a batch.
+-- What is indexed is read through store_search_text, the one definition of an entry's searchable text.
 CREATE TRIGGER store_fts_recent_insert AFTER INSERT ON store
 WHEN new.id >= (SELECT lo FROM store_fts_recent_window) BEGIN
-  INSERT INTO store_fts_recent (rowid, namespace, key, text, ns_tag) VALUES (new.id, new.namespace, new.key,
-    (SELECT group_concat(value, char(10) ORDER BY id) FROM json_tree(new.value_json) WHERE type IN ('text', 'integer', 'real')), 'ns' || hex(new.namespace));
+  INSERT INTO store_fts_recent (rowid, namespace, key, text, ns_tag)
+    SELECT id, namespace, key, text, ns_tag FROM store_search_text WHERE id = new.id;
   UPDATE store_fts_recent_window SET n = n + 1;
   DELETE FROM store_fts_recent WHERE rowid IN (
     SELECT id FROM store WHERE id >= (SELECT lo FROM store_fts_recent_window) ORDER BY id
@@ -318,6 +319,6 @@ END;
 CREATE TRIGGER store_fts_recent_update AFTER UPDATE OF value_json ON store
 WHEN old.id >= (SELECT lo FROM store_fts_recent_window) BEGIN
   DELETE FROM store_fts_recent WHERE rowid = old.id;
-  INSERT INTO store_fts_recent (rowid, namespace, key, text, ns_tag) VALUES (new.id, new.namespace, new.key,
-    (SELECT group_concat(value, char(10) ORDER BY id) FROM json_tree(new.value_json) WHERE type IN ('text', 'integer', 'real')), 'ns' || hex(new.namespace));
+  INSERT INTO store_fts_recent (rowid, namespace, key, text, ns_tag)
+    SELECT id, namespace, key, text, ns_tag FROM store_search_text WHERE id = new.id;
 END;
