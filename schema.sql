@@ -322,3 +322,33 @@ WHEN old.id >= (SELECT lo FROM store_fts_recent_window) BEGIN
   INSERT INTO store_fts_recent (rowid, namespace, key, text, ns_tag)
     SELECT id, namespace, key, text, ns_tag FROM store_search_text WHERE id = new.id;
 END;
+
+-- @migration 5: released runs
+
+-- A lease given back without counting a failed attempt ends its run `released`: a long-poll claim whose
+-- client went away before the answer could be sent. SQLite cannot change a CHECK in place, so the table is
+-- rebuilt (sqlite.org/lang_altertable.html, "other kinds of table schema changes"); migrate() turns foreign
+-- keys off around every block and checks them before it commits.
+CREATE TABLE runs_v5 (
+  id                  TEXT PRIMARY KEY,
+  task_id             TEXT NOT NULL REFERENCES tasks (id),
+  attempt             INTEGER NOT NULL,
+  status              TEXT NOT NULL CHECK (status IN ('running', 'completed', 'failed', 'stale', 'canceled', 'released')),
+  agent_id            TEXT NOT NULL,
+  agent_role          TEXT NOT NULL,
+  started_at_ms       INTEGER NOT NULL,
+  ended_at_ms         INTEGER,
+  usage_json          TEXT NOT NULL DEFAULT '{}',
+  error_text          TEXT,
+  lease_token_hash    BLOB NOT NULL,
+  lease_ttl_ms        INTEGER NOT NULL,
+  lease_expires_at_ms INTEGER,
+  last_heartbeat_ms   INTEGER,
+  UNIQUE (task_id, attempt)
+) STRICT, WITHOUT ROWID;
+
+INSERT INTO runs_v5 SELECT id, task_id, attempt, status, agent_id, agent_role, started_at_ms, ended_at_ms, usage_json,
+  error_text, lease_token_hash, lease_ttl_ms, lease_expires_at_ms, last_heartbeat_ms FROM runs;
+DROP TABLE runs;
+ALTER TABLE runs_v5 RENAME TO runs;
+CREATE INDEX runs_live_leases ON runs (lease_expires_at_ms) WHERE lease_expires_at_ms IS NOT NULL;

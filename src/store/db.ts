@@ -46,11 +46,23 @@ export function migrate(db: Db, migrations = loadMigrations()): void {
   const current = db.pragma('user_version', { simple: true }) as number
   const latest = migrations.length
   if (current > latest) throw new Error(`database schema version ${current} is newer than this Docket (${latest})`)
-  for (const m of migrations.slice(current)) {
-    db.transaction(() => {
-      db.exec(m.sql)
-      db.pragma(`user_version = ${m.version}`)
-    }).immediate()
+  if (current === latest) return
+  // A block may rebuild a table that others reference (SQLite's way to change a constraint), which needs
+  // foreign keys off; they are checked before each block commits instead. The pragma is a no-op inside a
+  // transaction, hence around the loop.
+  const enforced = db.pragma('foreign_keys', { simple: true }) as number
+  db.pragma('foreign_keys = OFF')
+  try {
+    for (const m of migrations.slice(current)) {
+      db.transaction(() => {
+        db.exec(m.sql)
+        const violations = db.pragma('foreign_key_check') as unknown[]
+        if (violations.length > 0) throw new Error(`migration ${m.version} (${m.name}) breaks ${violations.length} foreign keys`)
+        db.pragma(`user_version = ${m.version}`)
+      }).immediate()
+    }
+  } finally {
+    db.pragma(`foreign_keys = ${enforced ? 'ON' : 'OFF'}`)
   }
 }
 

@@ -58,6 +58,29 @@ test('re-opening a database changes nothing and keeps its rows', (ctx) => {
   closeDb(second)
 })
 
+test('rebuilding the runs table (5) keeps its rows and the events and artifacts that point at them', (ctx) => {
+  const migrations = loadMigrations()
+  const path = fresh(ctx)
+  const older = new Database(path)
+  older.pragma('foreign_keys = ON')
+  migrate(older, migrations.slice(0, 4))
+  older.exec(`
+    INSERT INTO pipelines (id, name, definition_json, created_at_ms) VALUES ('p', 'n', '{}', 1);
+    INSERT INTO tasks (id, pipeline_id, stage, title, description, priority, metadata_json, task_version,
+      next_eligible_at_ms, retry_delay_ms, created_at_ms, updated_at_ms) VALUES ('t', 'p', 's', '', '', 0, '{}', 1, 0, 0, 1, 1);
+    INSERT INTO runs (id, task_id, attempt, status, agent_id, agent_role, started_at_ms, lease_token_hash, lease_ttl_ms,
+      lease_expires_at_ms) VALUES ('r', 't', 1, 'running', 'a', 'role', 1, x'00', 1000, 1001);
+    INSERT INTO events (run_id, ts_ms, kind, data_json) VALUES ('r', 1, 'progress', '{}');
+    INSERT INTO artifacts (id, task_id, run_id, created_at_ms, kind, uri, meta_json) VALUES ('a', 't', 'r', 1, 'k', 'u', '{}');`)
+  migrate(older, migrations)
+  assert.is(older.pragma('foreign_keys', { simple: true }), 1, 'foreign keys are on again')
+  assert.equal(older.pragma('foreign_key_check'), [])
+  assert.is(older.prepare("SELECT lease_expires_at_ms FROM runs WHERE id = 'r'").pluck().get(), 1001)
+  older.prepare("UPDATE runs SET status = 'released' WHERE id = 'r'").run()
+  assert.throws(() => older.prepare("DELETE FROM runs WHERE id = 'r'").run(), /FOREIGN KEY/)
+  older.close()
+})
+
 test('a database newer than this Docket is refused', (ctx) => {
   const path = fresh(ctx)
   const raw = new Database(path)
