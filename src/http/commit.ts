@@ -1,7 +1,7 @@
 import type { Input } from './route.ts'
 import type { Reply } from './reply.ts'
 import type { Writer } from '../store/writer.ts'
-import type { IdempotencyStore } from '../store/idempotency.ts'
+import type { IdempotencyKey, IdempotencyStore } from '../store/idempotency.ts'
 import type { Clock } from '../clock.ts'
 import { AppError } from '../domain/errors.ts'
 import { hashesEqual, sha256 } from '../domain/token.ts'
@@ -28,11 +28,11 @@ export function createCommit(writer: Writer, records: IdempotencyStore, clock: C
     const key = input.idempotencyKey
     const reply = key === null
       ? await writer.run(change)
-      : await writer.run(() => changeOnce({ key, method: input.method, path: input.rawPath }, sha256(input.body ?? Buffer.alloc(0))))
+      : await writer.run(() => changeOnce(idempotencyTuple(input, key), sha256(input.body ?? Buffer.alloc(0))))
     if (options.wakesWaiters !== false) onCommitted()
     return reply
 
-    function changeOnce(tuple: { key: string; method: string; path: string }, requestHash: Buffer): Reply {
+    function changeOnce(tuple: IdempotencyKey, requestHash: Buffer): Reply {
       const stored = records.find(tuple, clock.now())
       if (stored !== undefined) {
         if (!hashesEqual(stored.request_hash, requestHash)) {
@@ -49,4 +49,9 @@ export function createCommit(writer: Writer, records: IdempotencyStore, clock: C
       return fresh
     }
   }
+}
+
+/** What an Idempotency-Key answer is stored under: the key, the method and the path as sent. */
+export function idempotencyTuple(input: Input, key: string): IdempotencyKey {
+  return { key, method: input.method, path: input.rawPath }
 }

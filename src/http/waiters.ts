@@ -9,7 +9,13 @@ type Waiter = {
   agentId: string
   attempt: () => Promise<Reply>
   settle: (result: { reply?: Reply; error?: unknown }) => void
-  signal: AbortSignal
+  /**
+   * While its claim is being attempted, a waiter is answered only by that attempt: a deadline, a shutdown
+   * or a disconnect in the meantime just marks it done, so a lease that attempt commits is either delivered
+   * or (client gone) given back by the claim route, never left held by nobody.
+   */
+  isAttempting: boolean
+  isDone: boolean
 }
 
 /**
@@ -20,6 +26,7 @@ type Waiter = {
  */
 export function createWaiters(clock: Clock, claimableBy: (role: string) => { anyone: boolean; agents: Set<string> }) {
   const queues = new Map<string, Waiter[]>()
+  // One drain at a time: two would attempt the same waiter, and both claims could commit.
   let isDraining = false
   let isPoked = false
   const wakeTimes: number[] = [] // sorted ascending; a timer is armed for the first
@@ -32,8 +39,15 @@ export function createWaiters(clock: Clock, claimableBy: (role: string) => { any
     if (queue?.length === 0) queues.delete(role)
   }
 
+  /** Deadline, disconnect or shutdown: answer 204 now, or, mid-attempt, with whatever the attempt brings. */
+  function finish(role: string, w: Waiter): void {
+    w.isDone = true
+    if (w.isAttempting) return
+    remove(role, w)
+    w.settle({})
+  }
+
   async function drain(): Promise<void> {
-    isDraining = true
     try {
       while (isPoked) {
         isPoked = false
@@ -43,24 +57,22 @@ export function createWaiters(clock: Clock, claimableBy: (role: string) => { any
           let i = 0
           while (i < queue.length) {
             const w = queue[i]
-            // A client that went away must never be handed a lease.
-            if (w.signal.aborted) {
-              remove(role, w)
-              continue
-            }
             if (eligible !== null && !eligible.anyone && !eligible.agents.has(w.agentId)) {
               i += 1
               continue
             }
             let reply: Reply
+            w.isAttempting = true
             try {
               reply = await w.attempt()
             } catch (error) {
               remove(role, w)
               w.settle({ error })
               continue
+            } finally {
+              w.isAttempting = false
             }
-            if (reply.status !== 204) {
+            if (reply.status !== 204 || w.isDone) {
               remove(role, w)
               w.settle({ reply })
               continue
@@ -95,7 +107,9 @@ export function createWaiters(clock: Clock, claimableBy: (role: string) => { any
     poke(): void {
       if (queues.size === 0) return
       isPoked = true
-      if (!isDraining) setImmediate(() => void drain())
+      if (isDraining) return
+      isDraining = true
+      setImmediate(() => void drain())
     },
 
     /** Work becomes claimable by the clock at `atMs` (a retry delay, not_before_ms). */
@@ -123,20 +137,18 @@ export function createWaiters(clock: Clock, claimableBy: (role: string) => { any
         const w: Waiter = {
           agentId,
           attempt,
-          signal,
+          isAttempting: false,
+          isDone: false,
           settle: ({ reply, error }) => {
             clearTimeout(deadline)
-            signal.removeEventListener('abort', onAbort)
+            signal.removeEventListener('abort', stop)
             if (error !== undefined) reject(error)
             else resolve(reply ?? noContent())
           },
         }
-        const onAbort = () => {
-          remove(role, w)
-          w.settle({})
-        }
-        const deadline = setTimeout(onAbort, waitMs)
-        signal.addEventListener('abort', onAbort, { once: true })
+        const stop = () => finish(role, w)
+        const deadline = setTimeout(stop, waitMs)
+        signal.addEventListener('abort', stop, { once: true })
         const queue = queues.get(role)
         if (queue === undefined) queues.set(role, [w])
         else queue.push(w)
@@ -144,13 +156,10 @@ export function createWaiters(clock: Clock, claimableBy: (role: string) => { any
       })
     },
 
-    /** Shutdown: every waiting claim answers 204 now. */
+    /** Shutdown: every waiting claim answers 204 now; one being attempted, once its attempt is done. */
     close(): void {
       clearTimeout(wakeTimer)
-      for (const [role, queue] of [...queues]) for (const w of [...queue]) {
-        remove(role, w)
-        w.settle({})
-      }
+      for (const [role, queue] of [...queues]) for (const w of [...queue]) finish(role, w)
     },
   }
   return waiters

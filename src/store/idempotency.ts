@@ -19,6 +19,7 @@ export function createIdempotencyStore(db: Db) {
     ON CONFLICT (key, method, path) DO UPDATE SET request_hash = excluded.request_hash, status = excluded.status,
       body = excluded.body, created_at_ms = excluded.created_at_ms`)
   const sweep = db.prepare('DELETE FROM idempotency_keys WHERE created_at_ms <= ?')
+  const forget = db.prepare('DELETE FROM idempotency_keys WHERE key = @key AND method = @method AND path = @path')
 
   return {
     /** The live record for a key, if any. */
@@ -27,6 +28,10 @@ export function createIdempotencyStore(db: Db) {
     },
     save(k: IdempotencyKey, requestHash: Buffer, status: number, body: string | null, nowMs: number): void {
       save.run({ ...k, request_hash: requestHash, status, body, now: nowMs })
+    },
+    /** Forgets the answer of a change that was undone (a claim whose lease was given back). */
+    forget(k: IdempotencyKey): void {
+      forget.run(k)
     },
     /** Forgets records older than 24 h; returns how many. */
     sweepExpired(nowMs: number): number {

@@ -25,17 +25,18 @@ export function createStore(db: Db, onEligibleAt: (atMs: number) => void = () =>
   const pipelines = createPipelineStore(db)
   const tasks = createTaskStore(db, pipelines, onEligibleAt)
   const events = createEventStore(db)
+  const runs = createRunStore(db)
   return {
     pipelines,
     tasks,
-    runs: createRunStore(db),
+    runs,
     dependencies: createDependencyStore(db, tasks),
     assignments: createAssignmentStore(db, tasks),
     idempotency: createIdempotencyStore(db),
     health: createHealthStore(db),
     events,
     leases: createLeaseStore(db),
-    outcomes: createOutcomeStore(db, tasks, events, onEligibleAt),
+    outcomes: createOutcomeStore(db, tasks, runs, events, onEligibleAt),
     artifacts: createArtifactStore(db),
     ops: createOpsStore(db),
     spans: createSpanStore(db),

@@ -2,7 +2,7 @@
 import type { Db } from './db.ts'
 import type { DeadLetterReason, RunStatus } from '../domain/status.ts'
 import type { TaskRow, TaskStore } from './tasks.ts'
-import type { RunRow } from './runs.ts'
+import type { RunRow, RunStore } from './runs.ts'
 import type { EventStore } from './events.ts'
 import { AppError, validationError } from '../domain/errors.ts'
 import { findTransition } from '../domain/pipeline.ts'
@@ -20,7 +20,7 @@ export type TransitionResult = { previous_stage: string; new_stage: string; trig
 
 export type OutcomeStore = ReturnType<typeof createOutcomeStore>
 
-export function createOutcomeStore(db: Db, tasks: TaskStore, events: EventStore, onEligibleAt: (atMs: number) => void) {
+export function createOutcomeStore(db: Db, tasks: TaskStore, runs: RunStore, events: EventStore, onEligibleAt: (atMs: number) => void) {
   const endRun = db.prepare(`
     UPDATE runs SET status = @status, ended_at_ms = @now, usage_json = coalesce(@usage, usage_json),
       error_text = coalesce(@error, error_text), lease_expires_at_ms = NULL
@@ -38,6 +38,7 @@ export function createOutcomeStore(db: Db, tasks: TaskStore, events: EventStore,
     UPDATE tasks SET dead_letter_reason = NULL, next_eligible_at_ms = @now, failed_attempts = 0,
       task_version = task_version + 1, updated_at_ms = @now
     WHERE id = @id`)
+  const freeTask = db.prepare('UPDATE tasks SET active_run_id = NULL WHERE id = @task_id AND active_run_id = @run_id')
   const latestRunId = db.prepare<[string], string>('SELECT id FROM runs WHERE task_id = +? ORDER BY attempt DESC LIMIT 1').pluck()
 
   const end = (run: RunRow, status: RunStatus, nowMs: number, usage: unknown = undefined, error: string | null = null) =>
@@ -91,6 +92,19 @@ export function createOutcomeStore(db: Db, tasks: TaskStore, events: EventStore,
       if (run.status !== 'running') throw new AppError('conflict', 409, 'Run is not in running state')
       end(run, 'failed', nowMs, usage, error)
       recordFailedAttempt(run, nowMs)
+    },
+
+    /**
+     * Gives a lease back without counting a failed attempt: the task is claimable again at once. Only a
+     * running run is released (an operator may have canceled it meanwhile); returns whether it was.
+     */
+    release(runId: string, reason: string, nowMs: number): boolean {
+      const run = runs.get(runId)
+      if (run?.status !== 'running') return false
+      end(run, 'released', nowMs)
+      freeTask.run({ task_id: run.task_id, run_id: run.id })
+      events.append(run.id, 'released', { reason }, nowMs)
+      return true
     },
 
     /** Runs whose lease ran out become stale and count as failed attempts. Returns how many were reaped. */

@@ -3,21 +3,19 @@ import * as assert from 'uvu/assert'
 import { performance } from 'node:perf_hooks'
 import { startServer, type TestServer } from '../helpers/server.ts'
 import { bearer, claim, createTask, expectStatus, singleStage, unique } from '../helpers/fixtures.ts'
+import { claimClient, tick, waitersReach } from '../helpers/long-poll.ts'
 
 const test = suite<{ s: TestServer }>('long-poll claims', {} as { s: TestServer })
 test.before(async (ctx) => { ctx.s = await startServer({}, { realTime: true }) })
 test.after(async (ctx) => ctx.s.close())
 
-const waitClaim = (s: TestServer, role: string, waitMs: number, agent = unique('agent'), signal?: AbortSignal) =>
-  fetch(`${s.url}/leases/claim`, { method: 'POST', body: JSON.stringify({ agent_id: agent, agent_role: role, wait_ms: waitMs }), signal })
+// Every test ends by checking that each live lease of its roles was delivered to a client.
+let client: ReturnType<typeof claimClient>
+test.before.each(({ s }) => { client = claimClient(s) })
+test.after.each(() => client.assertEveryLeaseDelivered())
 
-const tick = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-
-/** Waits (bounded) until the server holds `n` waiting claims. */
-async function waitersReach(s: TestServer, n: number): Promise<void> {
-  for (let i = 0; i < 500 && s.docket.app.waiters.count() !== n; i++) await tick(5)
-  assert.is(s.docket.app.waiters.count(), n)
-}
+const waitClaim = (_s: TestServer, role: string, waitMs: number, agent = unique('agent'), signal?: AbortSignal) =>
+  client.claim(role, waitMs, agent, signal)
 
 test('a waiting claim gets a task within 100 ms of its creation', async ({ s }) => {
   const { pipelineId, role } = await singleStage(s)
@@ -28,7 +26,7 @@ test('a waiting claim gets a task within 100 ms of its creation', async ({ s }) 
   const res = await pending
   const latency = performance.now() - created
   assert.is(res.status, 200)
-  assert.is((await res.json()).task.id, taskId)
+  assert.is(res.body.task.id, taskId)
   assert.ok(latency < 100, `took ${latency} ms`)
 })
 
@@ -50,7 +48,7 @@ test('the longest-waiting claim gets the task first; each task goes to exactly o
   await createTask(s, pipelineId)
   const winner = await first
   assert.is(winner.status, 200)
-  assert.is((await winner.json()).run.agent_id, 'first')
+  assert.is(winner.body.run.agent_id, 'first')
   for (let i = 0; i < 4; i++) await createTask(s, pipelineId)
   const statuses = (await Promise.all(rest)).map((r) => r.status)
   assert.is(statuses.filter((x) => x === 200).length, 4)
@@ -67,7 +65,7 @@ test('a task assigned to an agent reaches it even when other agents of the role 
   const taskId = await createTask(s, pipelineId, { assigned_agent_id: 'bob' })
   const res = await bob
   assert.is(res.status, 200)
-  assert.is((await res.json()).task.id, taskId)
+  assert.is(res.body.task.id, taskId)
   assert.ok(performance.now() - created < 100)
   assert.is((await alice).status, 204)
 })
@@ -82,6 +80,7 @@ test('a client that disconnects while waiting never receives a lease', async ({ 
   await waitersReach(s, 0)
   const taskId = await createTask(s, pipelineId)
   const lease = (await claim(s, role))!
+  client.delivered.add(lease.run.id)
   assert.is(lease.task.id, taskId)
 })
 
@@ -89,6 +88,7 @@ test('work made claimable by a retry delay wakes a waiting claim when the delay 
   const { pipelineId, role } = await singleStage(s)
   await createTask(s, pipelineId, { retry_policy: { retry_delay_ms: 300 } })
   const lease = (await claim(s, role))!
+  client.delivered.add(lease.run.id)
   const pending = waitClaim(s, role, 5_000)
   await waitersReach(s, 1)
   const failedAt = performance.now()

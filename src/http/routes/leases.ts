@@ -1,11 +1,12 @@
 import * as v from 'valibot'
-import { post, withAccess, type Route } from '../route.ts'
+import { post, withAccess, type Input, type Route } from '../route.ts'
 import { body, Name, optionalBody } from '../validate.ts'
 import { json, noContent, rawJson, type Reply } from '../reply.ts'
 import { runJson, taskJson } from '../render.ts'
 import { runOfLeaseToken } from '../lease-auth.ts'
 import { requireLiveLease, type Claim } from '../../store/leases.ts'
-import type { CommitOptions } from '../commit.ts'
+import { idempotencyTuple, type CommitOptions } from '../commit.ts'
+import type { App } from '../../app.ts'
 
 const LeaseTtl = v.pipe(v.number(), v.safeInteger(), v.minValue(1000), v.maxValue(86_400_000))
 
@@ -41,16 +42,21 @@ export const leaseRoutes: Route[] = [
       perState: perStateLimits(req.concurrency?.per_state),
     }
     let reaped = 0
+    let leaseId = ''
     const attempt = async () => {
       const reply = await app.commit(input, (): Reply => {
         const now = app.clock.now()
         // Lazily reap, so a claim never waits on the reaper's period to see work an expired lease freed.
         reaped = app.store.outcomes.expireDue(now)
         const claim = app.store.leases.claimNext(claimRequest, now)
-        return claim === null ? noContent() : rawJson(200, claimJson(claim))
+        if (claim === null) return noContent()
+        leaseId = claim.run.id
+        return rawJson(200, claimJson(claim))
       }, claimOptions)
       // Reaping frees work for others (a claim's own commit wakes nobody).
       if (reaped > 0) app.waiters.poke()
+      // The answer can go out now; if its client is gone, nobody would ever hold this lease.
+      if (reply.status === 200 && input.signal.aborted) return giveBack(input, app, leaseId)
       return reply
     }
     const claimOptions: CommitOptions = {
@@ -58,8 +64,8 @@ export const leaseRoutes: Route[] = [
       // Plaintext tokens are never stored: a replay answers with the same lease and a fresh token.
       recordBody: (reply) => reply.status === 200 ? withToken(reply.body!, '') : null,
       replay: (stored) => {
-        const { run } = JSON.parse(stored.body!)
-        return rawJson(200, withToken(stored.body!, app.store.leases.rotateToken(run.id)))
+        leaseId = JSON.parse(stored.body!).run.id
+        return rawJson(200, withToken(stored.body!, app.store.leases.rotateToken(leaseId)))
       },
     }
     const waitMs = req.wait_ms ?? 0
@@ -82,6 +88,24 @@ export const leaseRoutes: Route[] = [
     })
   }), 'lease'),
 ]
+
+/**
+ * Ends the lease of a claim whose client went away before its answer could be sent: the run is `released`,
+ * no attempt is counted, and the task is claimable again at once (the commit wakes the other waiters). The
+ * claim's Idempotency-Key record goes too, so a retry with that key claims afresh.
+ */
+async function giveBack(input: Input, app: App, leaseId: string): Promise<Reply> {
+  try {
+    await app.commit({ ...input, idempotencyKey: null }, () => {
+      app.store.outcomes.release(leaseId, 'client_gone', app.clock.now())
+      if (input.idempotencyKey !== null) app.store.idempotency.forget(idempotencyTuple(input, input.idempotencyKey))
+      return noContent()
+    })
+  } catch (err) {
+    app.log.error(`could not give back lease ${leaseId} of a client that went away; it ends with its TTL`, err)
+  }
+  return noContent()
+}
 
 function withToken(claimBody: string, token: string): string {
   const parsed = JSON.parse(claimBody)
