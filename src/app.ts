@@ -3,7 +3,7 @@ import type { Db } from './store/db.ts'
 import type { Clock } from './clock.ts'
 import type { Log } from './log.ts'
 import { createStore, type Store } from './store/index.ts'
-import { createWriter } from './store/writer.ts'
+import { createWriter, DEFAULT_LOCK_TIMEOUT_MS } from './store/writer.ts'
 import { createCommit, type Commit } from './http/commit.ts'
 import { createRouter, type ServerContext } from './http/router.ts'
 import type { Route } from './http/route.ts'
@@ -22,9 +22,15 @@ import { otlpRoutes } from './http/routes/otlp.ts'
 import { kvRoutes } from './http/routes/kv.ts'
 import { VERSION } from './version.ts'
 
-export type AppConfig = { token: string | null; maxBodyBytes: number; version: string }
+export type AppConfig = {
+  token: string | null
+  maxBodyBytes: number
+  version: string
+  /** How long a write waits for a lock another process holds before it answers 503 storage_busy. */
+  lockTimeoutMs: number
+}
 
-export const DEFAULT_CONFIG: AppConfig = { token: null, maxBodyBytes: 1024 * 1024, version: VERSION }
+export const DEFAULT_CONFIG: AppConfig = { token: null, maxBodyBytes: 1024 * 1024, version: VERSION, lockTimeoutMs: DEFAULT_LOCK_TIMEOUT_MS }
 
 /** What every handler gets: the stores, the clock, the configuration and the one way to commit a change. */
 export type App = {
@@ -46,18 +52,25 @@ export const ROUTES: Route[] = [
 const IDEMPOTENCY_SWEEP_MS = 60 * 60 * 1000
 
 export function createApp(options: { db: Db; clock: Clock; log: Log; config?: Partial<AppConfig>; autoReap?: boolean }) {
-  const { db, clock, log } = options
+  const { db, log } = options
   const config = { ...DEFAULT_CONFIG, ...options.config }
   // The store tells the waiters when clock-bound work comes due; the waiters ask the store what is claimable.
   const store = createStore(db, (atMs) => waiters.wakeAt(atMs))
-  const writer = createWriter(db, () => store.pipelines.forgetCompiled())
+  const writer = createWriter(db, {
+    clock: options.clock,
+    lockTimeoutMs: config.lockTimeoutMs,
+    onAbort: () => store.pipelines.forgetCompiled(),
+  })
+  // A change that waited for another process's lock runs as of its arrival (see Writer.lateChangeTime).
+  const clock: Clock = { now: () => writer.lateChangeTime() ?? options.clock.now() }
   const waiters = createWaiters(clock, (role) => store.leases.claimableBy(role, clock.now()))
   const commit = createCommit(writer, store.idempotency, clock, waiters.poke)
   const app: App = { store, clock, config, log, commit, waiters, settled: writer.settled }
   const router = createRouter(ROUTES, app)
   const adapter = createServerAdapter<ServerContext>(router.handle)
 
-  const sweep = () => writer.run(() => store.idempotency.sweepExpired(clock.now())).catch((err) => log.error('idempotency sweep failed', err))
+  // Background writes skip their turn while another process holds the lock.
+  const sweep = () => writer.tryRun(() => store.idempotency.sweepExpired(clock.now()))?.catch((err) => log.error('idempotency sweep failed', err))
   const sweepTimer = setInterval(sweep, IDEMPOTENCY_SWEEP_MS).unref()
   const reaper = createReaper({
     writer, store, clock, log,

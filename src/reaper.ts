@@ -9,8 +9,9 @@ export const REAPER_PERIOD_MS = 500
 export function createReaper(deps: { writer: Writer; store: Store; clock: Clock; log: Log; onReaped(): void }) {
   let timer: NodeJS.Timeout | undefined
   const reaper = {
+    /** Reaps what is due; skips the turn (0) while another process holds the write lock. */
     async tick(): Promise<number> {
-      const reaped = await deps.writer.run(() => deps.store.outcomes.expireDue(deps.clock.now()))
+      const reaped = (await deps.writer.tryRun(() => deps.store.outcomes.expireDue(deps.clock.now()))) ?? 0
       if (reaped > 0) deps.onReaped()
       return reaped
     },

@@ -27,3 +27,14 @@ export function requireApiOrLease(input: Input, app: App, runId: string): void {
   const run = hash === null ? undefined : app.store.runs.get(runId)
   if (run === undefined || hash === null || !hashesEqual(run.lease_token_hash, hash)) throw unauthorized()
 }
+
+/**
+ * `run` as it is now, inside the change: the change may run later than the token check (it waited for a
+ * lock another process held), and the run may have moved on, or its token rotated, in between.
+ */
+export function currentRun(app: App, run: RunRow, unknown: string): RunRow {
+  const now = app.store.runs.get(run.id)
+  if (now === undefined) throw new AppError('not_found', 404, unknown)
+  if (!hashesEqual(now.lease_token_hash, run.lease_token_hash)) throw unauthorized('Invalid token')
+  return now
+}

@@ -6,6 +6,7 @@ import { AppError } from '../domain/errors.ts'
 import { errorJson } from '../domain/errors.ts'
 import { secretsEqual } from '../domain/token.ts'
 import { readBody } from './body.ts'
+import { storageFailure } from '../store/failures.ts'
 import { decodeComponent, idempotencyKeyOf, parseQuery } from './validate.ts'
 import type { BinaryReply, Reply } from './reply.ts'
 
@@ -119,8 +120,9 @@ export function unauthorized(message = 'Missing or invalid Authorization header'
 }
 
 function errorReply(err: unknown, app: App): Reply {
-  if (err instanceof AppError) {
-    return { status: err.status, body: errorJson(err.code, err.message, err.details), headers: err.headers }
+  const known = err instanceof AppError ? err : storageFailure(err)
+  if (known !== null) {
+    return { status: known.status, body: errorJson(known.code, known.message, known.details), headers: known.headers }
   }
   app.log.error('unhandled error', err)
   return { status: 500, body: errorJson('internal_error', 'Internal server error') }

@@ -39,6 +39,10 @@ export function openDb(path: string, durability: Durability = 'normal'): Db {
   // Fewer, larger checkpoints: a checkpoint inside a request is the main source of claim p99.
   db.pragma('wal_autocheckpoint = 10000')
   migrate(db)
+  // From here on nothing waits for a lock another process holds: a wait would block the event loop (every
+  // request, timer and heartbeat). The writer retries on a timer; a read that meets the lock (rare in WAL
+  // mode) answers 503.
+  db.pragma('busy_timeout = 0')
   return db
 }
 

@@ -3,7 +3,7 @@ import { post, withAccess, type Input, type Route } from '../route.ts'
 import { body, Name, optionalBody } from '../validate.ts'
 import { json, noContent, rawJson, type Reply } from '../reply.ts'
 import { runJson, taskJson } from '../render.ts'
-import { runOfLeaseToken } from '../lease-auth.ts'
+import { currentRun, runOfLeaseToken } from '../lease-auth.ts'
 import { requireLiveLease, type Claim } from '../../store/leases.ts'
 import { idempotencyTuple, type CommitOptions } from '../commit.ts'
 import type { App } from '../../app.ts'
@@ -81,10 +81,10 @@ export const leaseRoutes: Route[] = [
     const run = runOfLeaseToken(input, app, input.params.id, 'Missing or invalid Authorization header', 'Lease not found')
     const req = optionalBody(HeartbeatBody, input.body)
     return app.commit(input, () => {
-      // `run` is current: nothing yields between runOfLeaseToken's read and this change.
       const now = app.clock.now()
-      requireLiveLease(run, now, 'Lease not found')
-      return json(200, { expires_at_ms: app.store.leases.heartbeat(run, req.lease_ttl_ms ?? run.lease_ttl_ms, now) })
+      const current = currentRun(app, run, 'Lease not found')
+      requireLiveLease(current, now, 'Lease not found')
+      return json(200, { expires_at_ms: app.store.leases.heartbeat(current, req.lease_ttl_ms ?? current.lease_ttl_ms, now) })
     })
   }), 'lease'),
 ]

@@ -4,7 +4,7 @@ import { body, Int, Name, queryLimit } from '../validate.ts'
 import { json, rawJson } from '../reply.ts'
 import { runDetailJson } from '../render.ts'
 import { pageJson, parseIdCursor } from '../pagination.ts'
-import { requireApiOrLease, runOfLeaseToken } from '../lease-auth.ts'
+import { currentRun, requireApiOrLease, runOfLeaseToken } from '../lease-auth.ts'
 import { requireLiveLease } from '../../store/leases.ts'
 import { AppError } from '../../domain/errors.ts'
 import { SYSTEM_EVENT_KINDS } from '../../domain/status.ts'
@@ -29,13 +29,11 @@ const RELEASED = 'No active lease for this run'
 /** The lease-token-authenticated run of a lease route. */
 const leaseRun = (input: Input, app: App) => runOfLeaseToken(input, app, input.params.id, MISSING, RELEASED)
 
-/**
- * Inside the change, the run must still hold a live lease. The row leaseRun read is current: each handler
- * goes from that read into its change without yielding to the event loop.
- */
-function liveRun(run: RunRow, nowMs: number): RunRow {
-  requireLiveLease(run, nowMs)
-  return run
+/** Inside the change: the run as it is now, which must still hold a live lease. */
+function liveRun(app: App, run: RunRow, nowMs: number): RunRow {
+  const current = currentRun(app, run, RELEASED)
+  requireLiveLease(current, nowMs)
+  return current
 }
 
 function eventJson(e: EventRow): string {
@@ -64,7 +62,7 @@ export const runRoutes: Route[] = [
     if (SYSTEM_EVENT_KINDS.has(req.kind)) throw new AppError('reserved_event_kind', 400, `Event kind ${req.kind} is written only by Docket`)
     return app.commit(input, () => {
       const now = app.clock.now()
-      liveRun(run, now)
+      liveRun(app, run, now)
       return json(201, { id: app.store.events.append(run.id, req.kind, req.data, now) })
     })
   }), 'lease'),
@@ -74,7 +72,7 @@ export const runRoutes: Route[] = [
     const req = body(Transition, input.body)
     return app.commit(input, () => {
       const now = app.clock.now()
-      const result = app.store.outcomes.transition(liveRun(run, now), {
+      const result = app.store.outcomes.transition(liveRun(app, run, now), {
         trigger: req.trigger,
         instructions: req.instructions ?? null,
         usage: req.usage,
@@ -90,7 +88,7 @@ export const runRoutes: Route[] = [
     const req = body(Fail, input.body)
     return app.commit(input, () => {
       const now = app.clock.now()
-      app.store.outcomes.fail(liveRun(run, now), req.error, req.usage, now)
+      app.store.outcomes.fail(liveRun(app, run, now), req.error, req.usage, now)
       return json(200, { status: 'failed' })
     })
   }), 'lease'),
