@@ -1,6 +1,7 @@
 // `npm run backup -- <dest> [--db PATH]`: a consistent copy of a live Docket database.
 import Database from 'better-sqlite3'
-import { existsSync } from 'node:fs'
+import { existsSync, renameSync, rmSync } from 'node:fs'
+import { basename, dirname, join } from 'node:path'
 import { parseArgs } from 'node:util'
 
 const ALL_PAGES = 0x7fffffff
@@ -28,20 +29,28 @@ async function main(): Promise<void> {
   if (!existsSync(source)) usage(`no database at ${source}`)
 
   const db = new Database(source, { readonly: true, fileMustExist: true, timeout: 5000 })
+  // The copy is made under a temporary name and renamed once checked: `dest` is a whole backup or nothing.
+  const partial = join(dirname(dest), `.${basename(dest)}.partial-${process.pid}`)
   try {
     // SQLite's online backup API, all pages in one step: one read transaction, so one consistent snapshot.
     // (In steps, every write by the server in between would restart the copy, maybe forever.) In WAL mode
     // a reader never blocks the server's writers.
-    const { totalPages } = await db.backup(dest, { progress: () => ALL_PAGES })
-    const copy = new Database(dest, { readonly: true })
+    const { totalPages } = await db.backup(partial, { progress: () => ALL_PAGES })
+    const copy = new Database(partial, { readonly: true })
     const check = copy.pragma('integrity_check', { simple: true })
     copy.close()
     if (check !== 'ok') throw new Error(`integrity check of the copy failed: ${String(check)}`)
+    renameSync(partial, dest)
     process.stdout.write(`backed up ${source} to ${dest} (${totalPages} pages, integrity ok)\n`)
+  } catch (err) {
+    for (const file of [partial, `${partial}-journal`]) rmSync(file, { force: true })
+    throw isFull(err) ? new Error(`no space left for ${dest}; nothing was written there (free space and retry)`) : err
   } finally {
     db.close()
   }
 }
+
+const isFull = (err: unknown) => ['SQLITE_FULL', 'ENOSPC'].includes((err as { code?: string }).code ?? '')
 
 main().catch((err) => {
   process.stderr.write(`docket backup: ${(err as Error).message}\n`)

@@ -62,7 +62,7 @@ function main(): void {
     server.close(() => {
       clearTimeout(force)
       clearInterval(reapIdle)
-      closeDb(db)
+      closeDb(db, log.info)
       log.info('stopped')
       process.exit(0)
     })

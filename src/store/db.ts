@@ -70,8 +70,17 @@ export function migrate(db: Db, migrations = loadMigrations()): void {
   }
 }
 
-export function closeDb(db: Db): void {
+/**
+ * Checkpoints the WAL into the main file and closes. A checkpoint that cannot run (a full disk) loses
+ * nothing: the WAL is kept and replayed at the next open. It is reported, not thrown, so a shutdown still
+ * ends cleanly.
+ */
+export function closeDb(db: Db, warn: (message: string) => void = () => {}): void {
   if (!db.open) return
-  db.pragma('wal_checkpoint(TRUNCATE)')
+  try {
+    db.pragma('wal_checkpoint(TRUNCATE)')
+  } catch (err) {
+    warn(`warning: the final WAL checkpoint failed (${(err as Error).message}); the WAL is kept and replayed at the next start, nothing is lost`)
+  }
   db.close()
 }
