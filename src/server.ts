@@ -2,7 +2,8 @@ import { createServer } from 'node:http'
 import { createApp } from './app.ts'
 import { systemClock } from './clock.ts'
 import { parseCli, UsageError, USAGE } from './cli.ts'
-import { closeDb, openDb } from './store/db.ts'
+import { closeDb, isFile, openDb } from './store/db.ts'
+import { lockDatabaseFile } from './store/server-lock.ts'
 import { stderrLog as log } from './log.ts'
 import { VERSION } from './version.ts'
 
@@ -27,6 +28,11 @@ function main(): void {
   log.info(`docket ${VERSION}`)
   log.info(`database: ${opts.db} (durability ${opts.durability})`)
   log.info(`API auth: ${opts.token === null ? 'disabled' : 'bearer token enabled'}`)
+  const serverLock = isFile(opts.db) ? lockDatabaseFile(opts.db) : undefined
+  if (serverLock === null) {
+    log.error(`docket: another Docket server is already serving ${opts.db}: one server per database file`)
+    process.exit(2)
+  }
   const db = openDb(opts.db, opts.durability)
   const docket = createApp({ db, clock: systemClock, log, config: { token: opts.token, maxBodyBytes: opts.maxBodyBytes } })
 
@@ -63,6 +69,7 @@ function main(): void {
       clearTimeout(force)
       clearInterval(reapIdle)
       closeDb(db, log.info)
+      serverLock?.release()
       log.info('stopped')
       process.exit(0)
     })

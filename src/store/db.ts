@@ -27,8 +27,11 @@ export function loadMigrations(text = readFileSync(SCHEMA_PATH, 'utf8')): Migrat
   return migrations
 }
 
+/** A database path that names a file (not `:memory:` or a `file:` URI). */
+export const isFile = (path: string) => path !== ':memory:' && !path.startsWith('file:')
+
 export function openDb(path: string, durability: Durability = 'normal'): Db {
-  if (path !== ':memory:' && !path.startsWith('file:')) mkdirSync(dirname(path), { recursive: true })
+  if (isFile(path)) mkdirSync(dirname(path), { recursive: true })
   const db = new Database(path)
   db.pragma('journal_mode = WAL')
   db.pragma(`synchronous = ${durability === 'full' ? 'FULL' : 'NORMAL'}`)
