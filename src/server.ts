@@ -1,15 +1,13 @@
-import { createServer } from 'node:http'
 import { createApp } from './app.ts'
 import { systemClock } from './clock.ts'
 import { parseCli, UsageError, USAGE } from './cli.ts'
 import { closeDb, openDb } from './store/db.ts'
 import { stderrLog as log } from './log.ts'
 import { VERSION } from './version.ts'
+import { createListener } from './listener.ts'
 
 const SHUTDOWN_GRACE_MS = 10_000
-const KEEP_ALIVE_MS = 5_000
 const IDLE_SWEEP_MS = 50
-const MAX_HEADER_BYTES = 16 * 1024 // request line and headers together; larger → 431
 
 function main(): void {
   let parsed
@@ -30,14 +28,7 @@ function main(): void {
   const db = openDb(opts.db, opts.durability)
   const docket = createApp({ db, clock: systemClock, log, config: { token: opts.token, maxBodyBytes: opts.maxBodyBytes } })
 
-  const server = createServer({
-    requestTimeout: opts.requestTimeoutMs,
-    headersTimeout: opts.headersTimeoutMs,
-    keepAliveTimeout: KEEP_ALIVE_MS,
-    // Node checks the two timeouts above only this often (its default, 30 s, would let a slow client stay 40 s).
-    connectionsCheckingInterval: Math.min(1000, opts.headersTimeoutMs / 2),
-    maxHeaderSize: MAX_HEADER_BYTES,
-  }, docket.handler)
+  const server = createListener(opts, docket.handler)
   server.on('error', (err) => {
     log.error(`cannot listen on ${opts.host}:${opts.port}`, err)
     process.exit(1)
