@@ -22,9 +22,15 @@ import { otlpRoutes } from './http/routes/otlp.ts'
 import { kvRoutes } from './http/routes/kv.ts'
 import { VERSION } from './version.ts'
 
-export type AppConfig = { token: string | null; maxBodyBytes: number; version: string }
+export type AppConfig = {
+  token: string | null
+  maxBodyBytes: number
+  version: string
+  /** Every client presented a certificate the TLS layer checked (mTLS); only reported, the handshake enforces it. */
+  mtls: boolean
+}
 
-export const DEFAULT_CONFIG: AppConfig = { token: null, maxBodyBytes: 1024 * 1024, version: VERSION }
+export const DEFAULT_CONFIG: AppConfig = { token: null, maxBodyBytes: 1024 * 1024, version: VERSION, mtls: false }
 
 /** What every handler gets: the stores, the clock, the configuration and the one way to commit a change. */
 export type App = {

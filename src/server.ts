@@ -5,6 +5,7 @@ import { closeDb, openDb } from './store/db.ts'
 import { stderrLog as log } from './log.ts'
 import { VERSION } from './version.ts'
 import { createListener } from './listener.ts'
+import { authMode } from './domain/auth.ts'
 
 const SHUTDOWN_GRACE_MS = 10_000
 const IDLE_SWEEP_MS = 50
@@ -24,7 +25,7 @@ function main(): void {
 
   log.info(`docket ${VERSION}`)
   log.info(`database: ${opts.db} (durability ${opts.durability})`)
-  log.info(`API auth: ${opts.token === null ? 'disabled' : 'bearer token enabled'}`)
+  log.info(`API auth: ${authMode(opts.token, false)}`)
   const db = openDb(opts.db, opts.durability)
   const docket = createApp({ db, clock: systemClock, log, config: { token: opts.token, maxBodyBytes: opts.maxBodyBytes } })
 
