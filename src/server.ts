@@ -25,9 +25,10 @@ function main(): void {
 
   log.info(`docket ${VERSION}`)
   log.info(`database: ${opts.db} (durability ${opts.durability})`)
-  log.info(`API auth: ${authMode(opts.token, false)}`)
+  const mtls = opts.tls !== null && opts.tls.clientCa !== null
+  log.info(`API auth: ${authMode(opts.token, mtls)}`)
   const db = openDb(opts.db, opts.durability)
-  const docket = createApp({ db, clock: systemClock, log, config: { token: opts.token, maxBodyBytes: opts.maxBodyBytes } })
+  const docket = createApp({ db, clock: systemClock, log, config: { token: opts.token, maxBodyBytes: opts.maxBodyBytes, mtls } })
 
   const server = createListener(opts, docket.handler)
   server.on('error', (err) => {
@@ -38,7 +39,7 @@ function main(): void {
     const address = server.address()
     const port = typeof address === 'object' && address ? address.port : opts.port
     const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host
-    log.info(`listening on http://${host}:${port}`)
+    log.info(`listening on ${opts.tls === null ? 'http' : 'https'}://${host}:${port}`)
   })
 
   let stopping = false
