@@ -28,9 +28,13 @@ export type AppConfig = {
   version: string
   /** How long a write waits for a lock another process holds before it answers 503 storage_busy. */
   lockTimeoutMs: number
+  /** Every client presented a certificate the TLS layer checked (mTLS); only reported, the handshake enforces it. */
+  mtls: boolean
 }
 
-export const DEFAULT_CONFIG: AppConfig = { token: null, maxBodyBytes: 1024 * 1024, version: VERSION, lockTimeoutMs: DEFAULT_LOCK_TIMEOUT_MS }
+export const DEFAULT_CONFIG: AppConfig = {
+  token: null, maxBodyBytes: 1024 * 1024, version: VERSION, lockTimeoutMs: DEFAULT_LOCK_TIMEOUT_MS, mtls: false,
+}
 
 /** What every handler gets: the stores, the clock, the configuration and the one way to commit a change. */
 export type App = {

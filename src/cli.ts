@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util'
 import type { Durability } from './store/db.ts'
+import { loadTls, TlsConfigError, type TlsFiles, type TlsPaths } from './tls.ts'
 
 export type ServerOptions = {
   host: string
@@ -12,6 +13,8 @@ export type ServerOptions = {
   headersTimeoutMs: number
   durability: Durability
   insecure: boolean
+  /** null: plain HTTP. */
+  tls: TlsFiles | null
 }
 
 export type Parsed = { kind: 'run'; options: ServerOptions } | { kind: 'help' } | { kind: 'version' }
@@ -25,7 +28,10 @@ export const USAGE = `Usage: npm start -- [options]
   --request-timeout-ms N   time to receive a whole request, 1000..3600000 (default 30000)
   --headers-timeout-ms N   time to receive the request headers, 1000..request timeout (default 10000)
   --durability MODE        normal (survives a process crash) or full (fsync every commit; survives power loss)
-  --insecure               allow a non-loopback --host without a token
+  --tls-cert PATH          serve HTTPS with this PEM certificate or chain (env DOCKET_TLS_CERT)
+  --tls-key PATH           the PEM private key of --tls-cert (env DOCKET_TLS_KEY)
+  --tls-client-ca PATH     require a client certificate issued by this PEM CA (mTLS; env DOCKET_TLS_CLIENT_CA)
+  --insecure               allow a non-loopback --host without a token or a client CA
   --help, --version`
 
 export class UsageError extends Error {}
@@ -49,6 +55,9 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): Parsed {
         'request-timeout-ms': { type: 'string' },
         'headers-timeout-ms': { type: 'string' },
         durability: { type: 'string' },
+        'tls-cert': { type: 'string' },
+        'tls-key': { type: 'string' },
+        'tls-client-ca': { type: 'string' },
         insecure: { type: 'boolean' },
         help: { type: 'boolean' },
         version: { type: 'boolean' },
@@ -78,11 +87,27 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): Parsed {
     headersTimeoutMs,
     durability,
     insecure: values.insecure ?? false,
+    tls: readTls({
+      cert: values['tls-cert'] ?? env.DOCKET_TLS_CERT,
+      key: values['tls-key'] ?? env.DOCKET_TLS_KEY,
+      clientCa: values['tls-client-ca'] ?? env.DOCKET_TLS_CLIENT_CA,
+    }),
   }
-  if (!LOOPBACK.test(host) && token === null && !options.insecure) {
-    throw new UsageError(`refusing to listen on ${host} without an API token: pass --token (or DOCKET_TOKEN), or --insecure`)
+  // A required client certificate authenticates every caller, as a token does.
+  const isAuthenticated = token !== null || (options.tls !== null && options.tls.clientCa !== null)
+  if (!LOOPBACK.test(host) && !isAuthenticated && !options.insecure) {
+    throw new UsageError(`refusing to listen on ${host} without an API token: pass --token (or DOCKET_TOKEN), --tls-client-ca, or --insecure`)
   }
   return { kind: 'run', options }
+}
+
+function readTls(paths: TlsPaths): TlsFiles | null {
+  try {
+    return loadTls(paths)
+  } catch (err) {
+    if (err instanceof TlsConfigError) throw new UsageError(err.message)
+    throw err
+  }
 }
 
 function integer(flag: string, text: string, min: number, max: number): number {

@@ -1,4 +1,3 @@
-import { createServer } from 'node:http'
 import { createApp } from './app.ts'
 import { systemClock } from './clock.ts'
 import { parseCli, UsageError, USAGE } from './cli.ts'
@@ -6,11 +5,11 @@ import { closeDb, isFile, openDb } from './store/db.ts'
 import { lockDatabaseFile } from './store/server-lock.ts'
 import { stderrLog as log } from './log.ts'
 import { VERSION } from './version.ts'
+import { createListener } from './listener.ts'
+import { authMode } from './domain/auth.ts'
 
 const SHUTDOWN_GRACE_MS = 10_000
-const KEEP_ALIVE_MS = 5_000
 const IDLE_SWEEP_MS = 50
-const MAX_HEADER_BYTES = 16 * 1024 // request line and headers together; larger → 431
 
 function main(): void {
   let parsed
@@ -27,23 +26,17 @@ function main(): void {
 
   log.info(`docket ${VERSION}`)
   log.info(`database: ${opts.db} (durability ${opts.durability})`)
-  log.info(`API auth: ${opts.token === null ? 'disabled' : 'bearer token enabled'}`)
+  const mtls = opts.tls !== null && opts.tls.clientCa !== null
+  log.info(`API auth: ${authMode(opts.token, mtls)}`)
   const serverLock = isFile(opts.db) ? lockDatabaseFile(opts.db) : undefined
   if (serverLock === null) {
     log.error(`docket: another Docket server is already serving ${opts.db}: one server per database file`)
     process.exit(2)
   }
   const db = openDb(opts.db, opts.durability)
-  const docket = createApp({ db, clock: systemClock, log, config: { token: opts.token, maxBodyBytes: opts.maxBodyBytes } })
+  const docket = createApp({ db, clock: systemClock, log, config: { token: opts.token, maxBodyBytes: opts.maxBodyBytes, mtls } })
 
-  const server = createServer({
-    requestTimeout: opts.requestTimeoutMs,
-    headersTimeout: opts.headersTimeoutMs,
-    keepAliveTimeout: KEEP_ALIVE_MS,
-    // Node checks the two timeouts above only this often (its default, 30 s, would let a slow client stay 40 s).
-    connectionsCheckingInterval: Math.min(1000, opts.headersTimeoutMs / 2),
-    maxHeaderSize: MAX_HEADER_BYTES,
-  }, docket.handler)
+  const server = createListener(opts, docket.handler)
   server.on('error', (err) => {
     log.error(`cannot listen on ${opts.host}:${opts.port}`, err)
     process.exit(1)
@@ -52,7 +45,7 @@ function main(): void {
     const address = server.address()
     const port = typeof address === 'object' && address ? address.port : opts.port
     const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host
-    log.info(`listening on http://${host}:${port}`)
+    log.info(`listening on ${opts.tls === null ? 'http' : 'https'}://${host}:${port}`)
   })
 
   let stopping = false

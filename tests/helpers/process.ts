@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { request, type Res } from './server.ts'
+import { httpsRequest, type ClientTls } from './tls.ts'
 
 const ROOT = new URL('../../', import.meta.url).pathname
 export const NODE = join(ROOT, 'node_modules/.bin/node')
@@ -39,8 +40,11 @@ export function runCli(args: string[], env: Record<string, string> = {}): Promis
   }))
 }
 
-/** Starts Docket on an ephemeral loopback port and resolves once it logs `listening on http://H:P`. */
-export function startProcess(args: string[], env: Record<string, string> = {}): Promise<DocketProcess> {
+/**
+ * Starts Docket on an ephemeral loopback port and resolves once it logs `listening on http(s)://H:P`.
+ * `request` speaks HTTPS with `client` (the CA to trust, maybe a client certificate) when Docket serves it.
+ */
+export function startProcess(args: string[], env: Record<string, string> = {}, client?: ClientTls): Promise<DocketProcess> {
   const child = spawn(NODE, [SERVER, '--port', '0', ...args], { env: { ...cleanEnv(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
   let output = ''
   const exited = new Promise<Exit>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })))
@@ -51,7 +55,7 @@ export function startProcess(args: string[], env: Record<string, string> = {}): 
     }, 10_000)
     const onData = (d: Buffer) => {
       output += d
-      const m = /listening on (http:\/\/\S+)/.exec(output)
+      const m = /listening on (https?:\/\/\S+)/.exec(output)
       if (m === null) return
       clearTimeout(timer)
       const url = m[1]
@@ -59,7 +63,11 @@ export function startProcess(args: string[], env: Record<string, string> = {}): 
         url,
         child,
         output: () => output,
-        request: (method, path, body, headers) => request(url, method, path, body, headers),
+        request(method, path, body, headers) {
+          if (!url.startsWith('https:')) return request(url, method, path, body, headers)
+          if (client === undefined) throw new Error('Docket serves HTTPS: pass startProcess a client')
+          return httpsRequest(url, client, method, path, body, headers)
+        },
         exited,
         kill(signal) {
           child.kill(signal)

@@ -3,6 +3,7 @@ import * as assert from 'uvu/assert'
 import { startServer, type TestServer } from '../helpers/server.ts'
 import { claim, expectError, expectStatus, linearDefinition, unique } from '../helpers/fixtures.ts'
 import { ROUTES } from '../../src/app.ts'
+import { authMode } from '../../src/domain/auth.ts'
 
 const TOKEN = 'secret-token-0123'
 type Ctx = { s: TestServer }
@@ -18,6 +19,11 @@ test('the public routes answer without a token', async ({ s }) => {
     expectStatus(await s.request('GET', path), 200)
     expectStatus(await s.request('GET', path, undefined, bearer('wrong')), 200)
   }
+})
+
+test('/health reports which credentials a client needs', async ({ s }) => {
+  assert.is(expectStatus(await s.request('GET', '/health'), 200).body.auth, 'token')
+  assert.equal([authMode(null, false), authMode(TOKEN, false), authMode(null, true), authMode(TOKEN, true)], ['none', 'token', 'mtls', 'token+mtls'])
 })
 
 test('exactly the health and OpenAPI routes are public', async () => {
