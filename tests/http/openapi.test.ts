@@ -93,6 +93,19 @@ test('each route documents the security of its access level, and every non-publi
   }
 })
 
+test('every documented path answers 405 to an undocumented method, with Allow listing the documented ones', async ({ s }) => {
+  for (const [path, item] of Object.entries(doc.paths as Record<string, Record<string, Op>>)) {
+    const documented = METHODS.filter((m) => item[m] !== undefined).map((m) => m.toUpperCase())
+    const allow = [...documented, ...(documented.includes('GET') ? ['HEAD'] : [])].sort().join(', ')
+    const url = path.replace(/\{\w+\}/g, 'x1')
+    for (const method of ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'].filter((m) => !documented.includes(m))) {
+      const res = await s.request(method, url)
+      assert.is(res.status, 405, `${method} ${url}: ${res.text}`)
+      assert.is(res.headers.get('allow'), allow, `${method} ${url}`)
+    }
+  }
+})
+
 test('both OpenAPI routes serve this document', async ({ s }) => {
   for (const path of ['/openapi.json', '/.well-known/openapi.json']) {
     assert.equal(expectStatus(await s.request('GET', path), 200).body, doc)

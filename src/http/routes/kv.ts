@@ -48,7 +48,7 @@ function decodeCursor(text: string): string {
 }
 
 export const kvRoutes: Route[] = [
-  // Before /store/:ns, which would otherwise list a namespace named "search" (R§3.3).
+  // A literal path: the router never takes it for GET or DELETE /store/:ns of a namespace named "search".
   get('/store/search', (input, app) => {
     const { q, namespace, filter_path: path, filter_value: value } = input.query
     if (q === undefined) throw new AppError('missing_param', 400, "Query parameter 'q' is required")
