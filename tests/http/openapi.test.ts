@@ -106,6 +106,46 @@ test('every documented path answers 405 to an undocumented method, with Allow li
   }
 })
 
+/** The JSON request body schema of each operation that has one (OTLP/JSON is left out: OTLP ignores unknown fields). */
+const jsonBodies = () => operations()
+  .filter(({ path, op }) => op.requestBody?.content['application/json'] !== undefined && !path.endsWith('/v1/traces'))
+  .map(({ method, path, op }) => ({ method, path, schema: op.requestBody.content['application/json'].schema as Op }))
+
+test('request bodies say whether they take unknown fields: every object with properties sets additionalProperties', () => {
+  const walk = (node: Op, at: string): void => {
+    const schema = deref(node)
+    if (schema.properties !== undefined) assert.type(schema.additionalProperties, 'boolean', at)
+    if (schema.additionalProperties === true) return // free-form: its fields are anything
+    for (const [key, child] of Object.entries((schema.properties ?? {}) as Record<string, Op>)) walk(child, `${at}.${key}`)
+    for (const child of (schema.oneOf ?? []) as Op[]) walk(child, at)
+    if (schema.items !== undefined) walk(schema.items, `${at}[]`)
+  }
+  for (const { method, path, schema } of jsonBodies()) walk(schema, `${method} ${path}`)
+})
+
+test('the server knows every documented request field', async ({ s }) => {
+  // Every documented field at once, null or an empty value: type errors are expected, unknown fields are not.
+  const skeleton = (node: Op): unknown => {
+    const schema = deref(node)
+    const options = (schema.oneOf ?? []) as Op[]
+    if (options.length > 0) return skeleton(options.find((o) => deref(o).type !== 'null')!)
+    if (schema.properties !== undefined && schema.additionalProperties === false) {
+      return Object.fromEntries(Object.entries(schema.properties as Record<string, Op>).map(([key, child]) => [key, skeleton(child)]))
+    }
+    if (schema.type === 'array' && deref(schema.items).properties !== undefined) return [skeleton(schema.items)]
+    return null
+  }
+  const { pipelineId, role } = await singleStage(s)
+  const taskId = await createTask(s, pipelineId)
+  const l: Lease = (await s.request('POST', '/leases/claim', { agent_id: 'a', agent_role: role })).body
+  for (const { method, path, schema } of jsonBodies()) {
+    const url = path.replace('{id}', path.startsWith('/tasks') ? taskId : path.startsWith('/pipelines') ? pipelineId : path.startsWith('/leases') ? l.lease_id : l.run.id)
+    const res = await s.request(method, url.replace(/\{\w+\}/g, 'x1'), skeleton(schema), bearer(l.lease_token))
+    const unknown = (res.body?.error?.details ?? []).filter((d: { message: string }) => d.message.startsWith('unknown field'))
+    assert.equal(unknown, [], `${method} ${path}: ${res.text}`)
+  }
+})
+
 test('both OpenAPI routes serve this document', async ({ s }) => {
   for (const path of ['/openapi.json', '/.well-known/openapi.json']) {
     assert.equal(expectStatus(await s.request('GET', path), 200).body, doc)
