@@ -270,6 +270,20 @@ test('real answers of the lease, run, artifact, ops and control routes match the
   await documented(404, 'POST', '/pipelines/:id/resume', '/pipelines/ghost/resume')
 })
 
+test('real OTLP answers match the documented ones, the protobuf 400 included', async ({ s }) => {
+  const json = { 'content-type': 'application/json' }
+  const key = { ...json, 'idempotency-key': unique('key') }
+  for (const path of ['/v1/traces', '/otlp/v1/traces']) {
+    expectStatus(await expectDocumented(s, 'POST', path, path, { resourceSpans: [] }, json), 200)
+    expectStatus(await expectDocumented(s, 'POST', path, path, '{', json), 400)
+    expectStatus(await expectDocumented(s, 'POST', path, path, { resourceSpans: [] }, key), 200)
+    expectStatus(await expectDocumented(s, 'POST', path, path, { resourceSpans: null }, key), 409)
+    const res = expectStatus(await s.request('POST', path, 'abc', { 'content-type': 'application/x-protobuf' }), 400)
+    assert.is(res.headers.get('content-type'), 'application/x-protobuf')
+    assert.ok(doc.paths[path].post.responses['400'].content['application/x-protobuf'], `${path}: protobuf 400 not documented`)
+  }
+})
+
 test('claims, events, artifacts and queue statistics answer no undocumented field', async ({ s }) => {
   const strict = (node: unknown): void => {
     if (node === null || typeof node !== 'object') return
