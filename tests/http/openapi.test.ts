@@ -4,6 +4,8 @@ import { readFileSync } from 'node:fs'
 import { startServer, type Res, type TestServer } from '../helpers/server.ts'
 import { bearer, createPipeline, createTask, expectStatus, singleStage, unique, type Lease } from '../helpers/fixtures.ts'
 import { resolveRef, schemaProblems } from '../helpers/schema.ts'
+import { makeTrace, readableSpan } from '../helpers/otlp.ts'
+import { JsonTraceSerializer } from '@opentelemetry/otlp-transformer'
 import { ROUTES } from '../../src/app.ts'
 import type { Access } from '../../src/http/route.ts'
 
@@ -282,6 +284,20 @@ test('real OTLP answers match the documented ones, the protobuf 400 included', a
     assert.is(res.headers.get('content-type'), 'application/x-protobuf')
     assert.ok(doc.paths[path].post.responses['400'].content['application/x-protobuf'], `${path}: protobuf 400 not documented`)
   }
+})
+
+test('ExportTraceServiceRequest documents every field of what the official JSON exporter sends', async ({ s }) => {
+  const copy = JSON.parse(TEXT)
+  for (const [name, schema] of Object.entries(copy.components.schemas as Record<string, Op>)) {
+    if (name === 'ExportTraceServiceRequest' || (name.startsWith('Otlp') && schema.properties !== undefined)) schema.additionalProperties = false
+  }
+  const spans = [
+    ...makeTrace({ 'service.name': 's', n: 1 }, { 'docket.run_id': 'r', list: ['a', 'b'], flag: true, ratio: 0.5 }, 2),
+    readableSpan({ parentSpanId: '0102030405060708', attributes: { nested: { deep: { n: 1, l: [1.5, 'x'] } } as never, blob: new Uint8Array([1, 2]) as never } }),
+  ]
+  const payload = JSON.parse(Buffer.from(JsonTraceSerializer.serializeRequest(spans)!).toString())
+  assert.equal(schemaProblems(copy, { $ref: '#/components/schemas/ExportTraceServiceRequest' }, payload), [])
+  assert.is(expectStatus(await s.request('POST', '/v1/traces', payload, { 'content-type': 'application/json' }), 200).body.accepted_spans, spans.length)
 })
 
 test('claims, events, artifacts and queue statistics answer no undocumented field', async ({ s }) => {
