@@ -5,6 +5,7 @@ import { parseCli, UsageError, USAGE } from './cli.ts'
 import { closeDb, openDb } from './store/db.ts'
 import { stderrLog as log } from './log.ts'
 import { VERSION } from './version.ts'
+import { answerClientErrors } from './http/client-error.ts'
 
 const SHUTDOWN_GRACE_MS = 10_000
 const KEEP_ALIVE_MS = 5_000
@@ -38,6 +39,7 @@ function main(): void {
     connectionsCheckingInterval: Math.min(1000, opts.headersTimeoutMs / 2),
     maxHeaderSize: MAX_HEADER_BYTES,
   }, docket.handler)
+  answerClientErrors(server)
   server.on('error', (err) => {
     log.error(`cannot listen on ${opts.host}:${opts.port}`, err)
     process.exit(1)
