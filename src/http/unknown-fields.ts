@@ -1,8 +1,11 @@
 // Fields a body has that its schema does not know. valibot's v.object drops them in silence, so a misplaced
 // field (`max_attempts` beside `retry_policy` instead of inside it) would do nothing without a word; here
-// every v.object of a body schema is strict. v.looseObject and v.record mark free-form JSON (a pipeline
-// definition keeps what it is given, per_state is keyed by stage name) and v.unknown any JSON at all
-// (metadata, data, usage, meta, value): nothing inside those is unknown.
+// every v.object of a body schema is strict. v.looseObject and v.record mark free-form JSON and v.unknown any
+// JSON at all: nothing inside those is unknown. Free-form stay: metadata, data, usage, meta and value (the
+// caller's own JSON); per_state (keyed by stage name); and a pipeline definition with its states and
+// transitions, because nullTickets keeps a definition's unknown fields (R§9.1), so clients written for it
+// may keep their own there. Every other field nullTickets' routes read, and its e2e script and docs send,
+// is a known field here. OTLP/JSON is not checked this way: OTLP receivers must ignore unknown fields.
 import type { Detail } from '../domain/errors.ts'
 
 type Key = string | number
