@@ -7,6 +7,7 @@ import { stderrLog as log } from './log.ts'
 import { VERSION } from './version.ts'
 import { createListener } from './listener.ts'
 import { authMode } from './domain/auth.ts'
+import { answerClientErrors } from './http/client-error.ts'
 
 const SHUTDOWN_GRACE_MS = 10_000
 const IDLE_SWEEP_MS = 50
@@ -37,6 +38,7 @@ function main(): void {
   const docket = createApp({ db, clock: systemClock, log, config: { token: opts.token, maxBodyBytes: opts.maxBodyBytes, mtls } })
 
   const server = createListener(opts, docket.handler)
+  answerClientErrors(server)
   server.on('error', (err) => {
     log.error(`cannot listen on ${opts.host}:${opts.port}`, err)
     process.exit(1)

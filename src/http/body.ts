@@ -22,9 +22,11 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       done()
       resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size))
     }
-    const onError = (err: Error) => {
+    const onError = (err: NodeJS.ErrnoException) => {
       done()
-      reject(err)
+      // The connection closed mid-body (the client left, or the request timeout cut it off): nobody is
+      // left to answer, and it is no server error to log.
+      reject(err.code === 'ECONNRESET' ? new AppError('request_aborted', 400, 'The connection closed before the body arrived') : err)
     }
     const done = () => {
       req.off('data', onData)

@@ -12,6 +12,8 @@ import type { BinaryReply, Reply } from './reply.ts'
 
 export type ServerContext = { req: IncomingMessage }
 type Matched = { route: Route; params: Record<string, string> }
+/** The routes of one parameterless path, by method, with the answer to a wrong method precomputed. */
+type Literal = { byMethod: Map<string, Route>; allowed: string[]; isPublic: boolean }
 
 const METHODS: ReadonlySet<string> = new Set(['GET', 'POST', 'PUT', 'DELETE'])
 const JSON_TYPE = 'application/json; charset=utf-8'
@@ -35,8 +37,20 @@ export function createRouter(routes: Route[], app: App) {
     matcher[r.method.toLowerCase() as 'get'](routingPattern(r.path), (req) => ({ route: r, params: req.params }))
   }
 
+  const literals = literalsOf(routes)
+
   async function match(method: string, path: string): Promise<Matched | undefined> {
     return matcher.fetch({ method, url: `http://docket${path}`, params: {} })
+  }
+
+  /**
+   * A path that is some route's literal path matches only the routes of that path: `GET /tasks/bulk` is a
+   * wrong method on /tasks/bulk, not the task "bulk"; `DELETE /store/search` is not the namespace "search".
+   * One map lookup, which also spares the hot literal routes (claims) itty's pattern scan.
+   */
+  function matchLiteral(literal: Literal, method: string): Matched | undefined {
+    const route = literal.byMethod.get(method)
+    return route === undefined ? undefined : { route, params: {} }
   }
 
   /** The methods a path answers, and whether it is a public path (itty keeps routes in the order added). */
@@ -73,9 +87,10 @@ export function createRouter(routes: Route[], app: App) {
     const token = app.config.token
     const isApiAuthorized = token === null || (bearer !== null && secretsEqual(bearer, token))
 
-    const matched = METHODS.has(method) ? await match(method, path) : undefined
+    const literal = literals.get(path)
+    const matched = literal !== undefined ? matchLiteral(literal, method) : METHODS.has(method) ? await match(method, path) : undefined
     if (matched === undefined) {
-      const { allowed, isPublic } = methodsOf(path)
+      const { allowed, isPublic } = literal ?? methodsOf(path)
       if (!isApiAuthorized && !isPublic) throw unauthorized()
       if (allowed.length === 0) throw new AppError('not_found', 404, 'Not found')
       throw new AppError('method_not_allowed', 405, `Method ${method} not allowed`, undefined, { allow: allowed.join(', ') })
@@ -102,6 +117,20 @@ export function createRouter(routes: Route[], app: App) {
   }
 
   return { handle, routes }
+}
+
+function literalsOf(routes: Route[]): Map<string, Literal> {
+  const literals = new Map<string, Literal>()
+  for (const r of routes) {
+    if (r.path.includes(':')) continue
+    const path = routingPattern(r.path)
+    const literal = literals.get(path) ?? { byMethod: new Map(), allowed: [], isPublic: false }
+    literal.byMethod.set(r.method, r)
+    literal.allowed = [...literal.byMethod.keys(), ...(literal.byMethod.has('GET') ? ['HEAD'] : [])].sort()
+    literal.isPublic ||= r.access === 'public'
+    literals.set(path, literal)
+  }
+  return literals
 }
 
 function decodeParams(params: Record<string, string>): Record<string, string> {

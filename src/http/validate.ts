@@ -1,6 +1,7 @@
 import * as v from 'valibot'
 import { AppError, validationError, type Detail } from '../domain/errors.ts'
 import { jsonDepthExceeds, MAX_JSON_DEPTH } from '../domain/json.ts'
+import { pathText, unknownFieldDetails } from './unknown-fields.ts'
 
 const utf8 = new TextDecoder('utf-8', { fatal: true })
 
@@ -22,11 +23,16 @@ export function parseJsonObject(body: Buffer | null): Record<string, unknown> {
   return value as Record<string, unknown>
 }
 
-/** Validates with a valibot schema; issues become `validation_failed` with one detail per offending field. */
+/**
+ * Validates with a valibot schema; issues, and fields the schema does not know, become `validation_failed`
+ * with one detail per offending field.
+ */
 export function check<S extends v.GenericSchema>(schema: S, value: unknown, prefix = ''): v.InferOutput<S> {
   const result = v.safeParse(schema, value)
-  if (result.success) return result.output
-  throw validationError(result.issues.map((issue) => ({ path: issuePath(prefix, issue), message: issue.message })))
+  const details = (result.issues ?? []).map((issue) => ({ path: issuePath(prefix, issue), message: issue.message }))
+  details.push(...unknownFieldDetails(schema, value, prefix))
+  if (details.length > 0) throw validationError(details)
+  return result.output
 }
 
 export function body<S extends v.GenericSchema>(schema: S, raw: Buffer | null): v.InferOutput<S> {
@@ -39,12 +45,10 @@ export function optionalBody<S extends v.GenericSchema>(schema: S, raw: Buffer |
 }
 
 function issuePath(prefix: string, issue: v.BaseIssue<unknown>): string {
-  let path = prefix
-  for (const item of issue.path ?? []) {
+  return pathText(prefix, (issue.path ?? []).map((item) => {
     const key = (item as { key: unknown }).key
-    path += typeof key === 'number' ? `[${key}]` : path === '' ? String(key) : `.${String(key)}`
-  }
-  return path
+    return typeof key === 'number' ? key : String(key)
+  }))
 }
 
 /** Decodes a raw query string: `+` is a space, each key and value is percent-decoded once, the first pair wins. */

@@ -1,6 +1,7 @@
 // An OTLP/HTTP trace export body → spans: undo Content-Encoding within the body limit, then decode by
 // Content-Type. JSON that does not parse is a 400; protobuf that does not decode, and any other content
-// type, is kept as a blob (nullTickets keeps every non-JSON body that way).
+// type, is kept as a blob (nullTickets keeps every non-JSON body that way), the protobuf one with the reason
+// it did not decode (the route answers it 400).
 import { promisify } from 'node:util'
 import * as zlib from 'node:zlib'
 import { AppError } from '../domain/errors.ts'
@@ -13,7 +14,7 @@ import type { DecodedSpans } from './span.ts'
 
 export type Decoded =
   | { stored: 'json' | 'protobuf'; contentType: string; result: DecodedSpans }
-  | { stored: 'blob'; contentType: string; blob: Buffer }
+  | { stored: 'blob'; contentType: string; blob: Buffer; invalid: string | null }
 
 export const JSON_TYPE = 'application/json'
 export const PROTOBUF_TYPE = 'application/x-protobuf'
@@ -62,7 +63,8 @@ export async function decodeRequest(body: Buffer, headers: Headers, limit: numbe
       return { stored: 'protobuf', contentType, result: decodeProtobuf(plain) }
     } catch (err) {
       if (!(err instanceof ProtobufError)) throw err
+      return { stored: 'blob', contentType, blob: plain, invalid: err.message }
     }
   }
-  return { stored: 'blob', contentType, blob: plain }
+  return { stored: 'blob', contentType, blob: plain, invalid: null }
 }

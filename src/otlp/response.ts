@@ -13,6 +13,15 @@ export function exportTraceServiceResponse(rejectedSpans: number, errorMessage: 
   return Buffer.from([0x0a, ...varint(inner.length), ...inner])
 }
 
+// google.rpc.Status (google/rpc/status.proto): 1 code: int32; 2 message: string; 3 details (not sent).
+// OTLP/HTTP answers a protobuf request's failures with one; for bad data, 400 and INVALID_ARGUMENT.
+export const INVALID_ARGUMENT = 3
+
+export function rpcStatus(code: number, message: string): Buffer<ArrayBuffer> {
+  const text = Buffer.from(message, 'utf8')
+  return Buffer.from([0x08, ...varint(code), 0x12, ...varint(text.length), ...text])
+}
+
 function varint(n: number): number[] {
   const out: number[] = []
   while (n >= 0x80) {

@@ -7,6 +7,7 @@ import { createApp, type AppConfig } from '../../src/app.ts'
 import { manualClock, systemClock, type ManualClock } from '../../src/clock.ts'
 import { closeDb, openDb, type Db } from '../../src/store/db.ts'
 import { silentLog } from '../../src/log.ts'
+import { answerClientErrors } from '../../src/http/client-error.ts'
 
 export type Res = { status: number; headers: Headers; text: string; body: any }
 
@@ -28,6 +29,7 @@ export async function startServer(config: Partial<AppConfig> = {}, options: { re
   const clock: ManualClock = options.realTime ? { ...systemClock, advance: () => {}, set: () => {} } : manualClock()
   const docket = createApp({ db, clock, log: silentLog, config, autoReap: false })
   const server: Server = createServer(docket.handler)
+  answerClientErrors(server)
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
   return {

@@ -116,9 +116,10 @@ test('PUT into namespace "search" is 400 reserved_namespace with a valid JSON bo
   expectError(await s.request('PUT', '/store/search/k', '{'), 400, 'reserved_namespace')
 })
 
-test('GET /store/search/{key} reads namespace "search" and DELETE /store/search deletes it', async ({ s }) => {
+test('GET /store/search/{key} reads namespace "search"; DELETE /store/search is the search path, 405', async ({ s }) => {
   expectError(await s.request('GET', '/store/search/k'), 404, 'not_found')
-  expectStatus(await s.request('DELETE', '/store/search'), 204)
+  const res = expectError(await s.request('DELETE', '/store/search'), 405, 'method_not_allowed')
+  assert.is(res.headers.get('allow'), 'GET, HEAD')
 })
 
 test('a broken or non-object body is 400 invalid_json', async ({ s }) => {

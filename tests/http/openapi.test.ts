@@ -4,6 +4,8 @@ import { readFileSync } from 'node:fs'
 import { startServer, type Res, type TestServer } from '../helpers/server.ts'
 import { bearer, createPipeline, createTask, expectStatus, singleStage, unique, type Lease } from '../helpers/fixtures.ts'
 import { resolveRef, schemaProblems } from '../helpers/schema.ts'
+import { makeTrace, readableSpan } from '../helpers/otlp.ts'
+import { JsonTraceSerializer } from '@opentelemetry/otlp-transformer'
 import { ROUTES } from '../../src/app.ts'
 import type { Access } from '../../src/http/route.ts'
 
@@ -90,6 +92,59 @@ test('each route documents the security of its access level, and every non-publi
     const level = access.get(`${method} ${path}`)!
     assert.is(JSON.stringify(op.security ?? doc.security ?? []), expected[level], `${method} ${path}`)
     if (level !== 'public') assert.ok(op.responses['401'], `${method} ${path}: no 401`)
+  }
+})
+
+test('every documented path answers 405 to an undocumented method, with Allow listing the documented ones', async ({ s }) => {
+  for (const [path, item] of Object.entries(doc.paths as Record<string, Record<string, Op>>)) {
+    const documented = METHODS.filter((m) => item[m] !== undefined).map((m) => m.toUpperCase())
+    const allow = [...documented, ...(documented.includes('GET') ? ['HEAD'] : [])].sort().join(', ')
+    const url = path.replace(/\{\w+\}/g, 'x1')
+    for (const method of ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'].filter((m) => !documented.includes(m))) {
+      const res = await s.request(method, url)
+      assert.is(res.status, 405, `${method} ${url}: ${res.text}`)
+      assert.is(res.headers.get('allow'), allow, `${method} ${url}`)
+    }
+  }
+})
+
+/** The JSON request body schema of each operation that has one (OTLP/JSON is left out: OTLP ignores unknown fields). */
+const jsonBodies = () => operations()
+  .filter(({ path, op }) => op.requestBody?.content['application/json'] !== undefined && !path.endsWith('/v1/traces'))
+  .map(({ method, path, op }) => ({ method, path, schema: op.requestBody.content['application/json'].schema as Op }))
+
+test('request bodies say whether they take unknown fields: every object with properties sets additionalProperties', () => {
+  const walk = (node: Op, at: string): void => {
+    const schema = deref(node)
+    if (schema.properties !== undefined) assert.type(schema.additionalProperties, 'boolean', at)
+    if (schema.additionalProperties === true) return // free-form: its fields are anything
+    for (const [key, child] of Object.entries((schema.properties ?? {}) as Record<string, Op>)) walk(child, `${at}.${key}`)
+    for (const child of (schema.oneOf ?? []) as Op[]) walk(child, at)
+    if (schema.items !== undefined) walk(schema.items, `${at}[]`)
+  }
+  for (const { method, path, schema } of jsonBodies()) walk(schema, `${method} ${path}`)
+})
+
+test('the server knows every documented request field', async ({ s }) => {
+  // Every documented field at once, null or an empty value: type errors are expected, unknown fields are not.
+  const skeleton = (node: Op): unknown => {
+    const schema = deref(node)
+    const options = (schema.oneOf ?? []) as Op[]
+    if (options.length > 0) return skeleton(options.find((o) => deref(o).type !== 'null')!)
+    if (schema.properties !== undefined && schema.additionalProperties === false) {
+      return Object.fromEntries(Object.entries(schema.properties as Record<string, Op>).map(([key, child]) => [key, skeleton(child)]))
+    }
+    if (schema.type === 'array' && deref(schema.items).properties !== undefined) return [skeleton(schema.items)]
+    return null
+  }
+  const { pipelineId, role } = await singleStage(s)
+  const taskId = await createTask(s, pipelineId)
+  const l: Lease = (await s.request('POST', '/leases/claim', { agent_id: 'a', agent_role: role })).body
+  for (const { method, path, schema } of jsonBodies()) {
+    const url = path.replace('{id}', path.startsWith('/tasks') ? taskId : path.startsWith('/pipelines') ? pipelineId : path.startsWith('/leases') ? l.lease_id : l.run.id)
+    const res = await s.request(method, url.replace(/\{\w+\}/g, 'x1'), skeleton(schema), bearer(l.lease_token))
+    const unknown = (res.body?.error?.details ?? []).filter((d: { message: string }) => d.message.startsWith('unknown field'))
+    assert.equal(unknown, [], `${method} ${path}: ${res.text}`)
   }
 })
 
@@ -215,6 +270,34 @@ test('real answers of the lease, run, artifact, ops and control routes match the
   await documented(400, 'POST', '/pipelines/:id/pause', `/pipelines/${pipelineId}/pause`, '5')
   await documented(200, 'POST', '/pipelines/:id/resume', `/pipelines/${pipelineId}/resume`, {})
   await documented(404, 'POST', '/pipelines/:id/resume', '/pipelines/ghost/resume')
+})
+
+test('real OTLP answers match the documented ones, the protobuf 400 included', async ({ s }) => {
+  const json = { 'content-type': 'application/json' }
+  const key = { ...json, 'idempotency-key': unique('key') }
+  for (const path of ['/v1/traces', '/otlp/v1/traces']) {
+    expectStatus(await expectDocumented(s, 'POST', path, path, { resourceSpans: [] }, json), 200)
+    expectStatus(await expectDocumented(s, 'POST', path, path, '{', json), 400)
+    expectStatus(await expectDocumented(s, 'POST', path, path, { resourceSpans: [] }, key), 200)
+    expectStatus(await expectDocumented(s, 'POST', path, path, { resourceSpans: null }, key), 409)
+    const res = expectStatus(await s.request('POST', path, 'abc', { 'content-type': 'application/x-protobuf' }), 400)
+    assert.is(res.headers.get('content-type'), 'application/x-protobuf')
+    assert.ok(doc.paths[path].post.responses['400'].content['application/x-protobuf'], `${path}: protobuf 400 not documented`)
+  }
+})
+
+test('ExportTraceServiceRequest documents every field of what the official JSON exporter sends', async ({ s }) => {
+  const copy = JSON.parse(TEXT)
+  for (const [name, schema] of Object.entries(copy.components.schemas as Record<string, Op>)) {
+    if (name === 'ExportTraceServiceRequest' || (name.startsWith('Otlp') && schema.properties !== undefined)) schema.additionalProperties = false
+  }
+  const spans = [
+    ...makeTrace({ 'service.name': 's', n: 1 }, { 'docket.run_id': 'r', list: ['a', 'b'], flag: true, ratio: 0.5 }, 2),
+    readableSpan({ parentSpanId: '0102030405060708', attributes: { nested: { deep: { n: 1, l: [1.5, 'x'] } } as never, blob: new Uint8Array([1, 2]) as never } }),
+  ]
+  const payload = JSON.parse(Buffer.from(JsonTraceSerializer.serializeRequest(spans)!).toString())
+  assert.equal(schemaProblems(copy, { $ref: '#/components/schemas/ExportTraceServiceRequest' }, payload), [])
+  assert.is(expectStatus(await s.request('POST', '/v1/traces', payload, { 'content-type': 'application/json' }), 200).body.accepted_spans, spans.length)
 })
 
 test('claims, events, artifacts and queue statistics answer no undocumented field', async ({ s }) => {

@@ -175,13 +175,84 @@ test('spanCountOfRun counts the spans that name a run, and 0 for a run without s
   assert.is(s.docket.app.store.spans.spanCountOfRun(unique('run')), 0)
 })
 
-test('garbage and truncated protobuf are kept as a blob: 200 stored "blob"', async ({ s }) => {
-  const valid = protobufOf([readableSpan(), readableSpan()])
-  for (const body of [Buffer.from('definitely not protobuf \u0000\u00ff'), valid.subarray(0, valid.length - 5), Buffer.from([0xff, 0xff, 0xff])]) {
-    const res = await post(s, body, PROTO)
-    assert.is(res.status, 200)
-    assert.equal({ accepted: res.json.accepted_spans, stored: res.json.stored }, { accepted: 0, stored: 'blob' })
+/** google.rpc.Status { int32 code = 1; string message = 2 }, as far as these tests need it. */
+function rpcStatusOf(bytes: Buffer): { code: number; message: string } {
+  const status = { code: 0, message: '' }
+  for (let i = 0; i < bytes.length;) {
+    const tag = bytes[i++]
+    let n = 0
+    for (let shift = 0; ; shift += 7) {
+      const b = bytes[i++]
+      n += (b & 0x7f) * 2 ** shift
+      if (b < 0x80) break
+    }
+    if (tag === 0x08) status.code = n
+    else if (tag === 0x12) [status.message, i] = [bytes.subarray(i, i + n).toString('utf8'), i + n]
+    else throw new Error(`unexpected tag ${tag}`)
   }
+  return status
+}
+
+/** An export whose one span attribute is an AnyValue nested `depth` deep in array_values. */
+function deeplyNested(depth: number): Buffer {
+  const field = (no: number, payload: Buffer) => Buffer.concat([Buffer.from([no << 3 | 2]), varint(payload.length), payload])
+  let value = field(1, Buffer.from('x')) // AnyValue.string_value
+  for (let i = 0; i < depth; i++) value = field(5, field(1, value)) // AnyValue.array_value { values }
+  const span = Buffer.concat([field(1, Buffer.alloc(16, 1)), field(2, Buffer.alloc(8, 2)), field(9, Buffer.concat([field(1, Buffer.from('k')), field(2, value)]))])
+  return field(1, field(2, field(2, span)))
+}
+
+function varint(n: number): Buffer {
+  const out: number[] = []
+  for (; n >= 0x80; n = Math.floor(n / 0x80)) out.push((n % 0x80) | 0x80)
+  out.push(n)
+  return Buffer.from(out)
+}
+
+const batchCount = (s: TestServer) => s.db.prepare('SELECT count(*) FROM otlp_batches').pluck().get() as number
+
+test('protobuf that does not decode is kept as a blob and answered 400 with a protobuf google.rpc.Status', async ({ s }) => {
+  const valid = protobufOf([readableSpan(), readableSpan()])
+  const bodies = [Buffer.from('abc'), Buffer.from('definitely not protobuf \u0000\u00ff'), valid.subarray(0, valid.length - 5), Buffer.from([0xff, 0xff, 0xff]), deeplyNested(10_000)]
+  for (const body of bodies) {
+    const before = batchCount(s)
+    for (const headers of [PROTO, { ...PROTO, accept: 'application/json' }, {}]) {
+      const res = await post(s, body, headers)
+      assert.equal([res.status, res.type], [400, 'application/x-protobuf'], res.bytes.toString())
+      const status = rpcStatusOf(res.bytes)
+      assert.is(status.code, 3) // INVALID_ARGUMENT
+      assert.match(status.message, /not a valid OTLP ExportTraceServiceRequest .*; kept as blob batch \d+/)
+    }
+    const stored = s.db.prepare('SELECT stored, payload_blob FROM otlp_batches ORDER BY id DESC LIMIT 1').get() as { stored: string; payload_blob: Buffer }
+    assert.is(batchCount(s), before + 3)
+    assert.equal([stored.stored, Buffer.compare(stored.payload_blob, body)], ['blob', 0])
+  }
+})
+
+test('an Idempotency-Key replay of undecodable protobuf answers the same 400 and keeps one blob', async ({ s }) => {
+  const headers = { ...PROTO, 'idempotency-key': unique('key') }
+  const before = batchCount(s)
+  const first = await post(s, Buffer.from('abc'), headers)
+  const again = await post(s, Buffer.from('abc'), headers, '/v1/traces')
+  assert.equal([first.status, again.status, again.type], [400, 400, 'application/x-protobuf'])
+  assert.equal(rpcStatusOf(again.bytes), rpcStatusOf(first.bytes))
+  assert.is(batchCount(s), before + 1)
+  const conflict = await post(s, Buffer.from('abd'), headers)
+  assert.equal([conflict.status, conflict.json?.error.code], [409, 'idempotency_conflict'])
+})
+
+test('an Idempotency-Key reused with another export is 409 idempotency_conflict on both OTLP paths', async ({ s }) => {
+  for (const path of ['/v1/traces', '/otlp/v1/traces']) {
+    const headers = { ...JSON_CT, 'idempotency-key': unique('key') }
+    assert.is((await post(s, Buffer.from(JSON.stringify(jsonOf([readableSpan()]))), headers, path)).status, 200)
+    const res = await post(s, Buffer.from(JSON.stringify(jsonOf([readableSpan()]))), headers, path)
+    assert.equal([res.status, res.json.error.code], [409, 'idempotency_conflict'])
+  }
+})
+
+test('malformed JSON keeps its 400 invalid_json JSON answer', async ({ s }) => {
+  const res = await post(s, Buffer.from('{"resourceSpans":'), JSON_CT)
+  assert.equal([res.status, res.type, res.json.error.code], [400, 'application/json; charset=utf-8', 'invalid_json'])
 })
 
 test('an empty protobuf body is an empty request: 0 spans, empty protobuf answer', async ({ s }) => {

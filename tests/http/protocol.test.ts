@@ -69,12 +69,31 @@ test('a known path with a wrong method is 405 method_not_allowed with Allow', as
     ['PUT', `/tasks/${taskId}`, 'GET, HEAD'],
     ['GET', `/tasks/${taskId}/dependencies/x`, 'DELETE'],
     ['POST', `/tasks/${taskId}/assignments/x`, 'DELETE'],
-    ['OPTIONS', '/tasks/bulk', 'GET, HEAD, POST'],
+    ['OPTIONS', '/tasks/bulk', 'POST'],
   ]
   for (const [method, path, allow] of cases) {
     const res = expectError(await s.request(method, path), 405, 'method_not_allowed')
     assert.is(res.headers.get('allow'), allow, `${method} ${path}`)
   }
+})
+
+test('a literal path matches only its own routes, never a template: wrong methods are 405 with its Allow', async ({ s }) => {
+  const cases: Array<[string, string, string]> = [
+    ['GET', '/tasks/bulk', 'POST'],
+    ['DELETE', '/store/search', 'GET, HEAD'],
+    ['PUT', '/store/search', 'GET, HEAD'],
+    ['GET', '/leases/claim', 'POST'],
+    ['DELETE', '/tasks', 'GET, HEAD, POST'],
+  ]
+  for (const [method, path, allow] of cases) {
+    const res = expectError(await s.request(method, path), 405, 'method_not_allowed')
+    assert.is(res.headers.get('allow'), allow, `${method} ${path}`)
+  }
+  // HEAD of a literal POST-only path is 405 too, and the template routes next to it still work.
+  assert.is((await rawRequest(s.url, 'HEAD', '/tasks/bulk')).status, 405)
+  expectError(await s.request('GET', '/tasks/bulky'), 404, 'not_found')
+  expectStatus(await s.request('GET', '/store/search?q=nothing'), 200)
+  expectStatus(await s.request('GET', '/store/search/k'), 404)
 })
 
 test('HEAD works on every GET route and sends no body', async ({ s, pipelineId, taskId }) => {

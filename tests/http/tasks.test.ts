@@ -165,8 +165,9 @@ test('an unknown task is 404 not_found on detail, run-state and runs', async ({ 
   expectError(await s.request('GET', '/tasks/nope/runs'), 404, 'not_found')
 })
 
-test('GET /tasks/bulk looks up a task named bulk', async ({ s }) => {
-  expectError(await s.request('GET', '/tasks/bulk'), 404, 'not_found')
+test('GET /tasks/bulk is the bulk route with a wrong method (405), not a task named bulk', async ({ s }) => {
+  const res = expectError(await s.request('GET', '/tasks/bulk'), 405, 'method_not_allowed')
+  assert.is(res.headers.get('allow'), 'POST')
 })
 
 test('a task without runs has no latest_run and no run-state', async ({ s }) => {

@@ -4,7 +4,7 @@ import { binary, json, rawJson, type Reply } from '../reply.ts'
 import { pageJson, parseIdCursor } from '../pagination.ts'
 import { validationError } from '../../domain/errors.ts'
 import { decodeRequest, PROTOBUF_TYPE } from '../../otlp/decode.ts'
-import { exportTraceServiceResponse } from '../../otlp/response.ts'
+import { exportTraceServiceResponse, INVALID_ARGUMENT, rpcStatus } from '../../otlp/response.ts'
 import type { SpanRow } from '../../store/spans.ts'
 
 type IngestAnswer = {
@@ -13,12 +13,17 @@ type IngestAnswer = {
   stored: 'json' | 'protobuf' | 'blob'
   /** OTLP/JSON's ExportTraceServiceResponse field, present only when spans were rejected. */
   partialSuccess?: { rejectedSpans: string; errorMessage: string }
+  /** Why a protobuf body did not decode: recorded with the answer, never sent (it is answered 400). */
+  invalid?: string
 }
 
 /**
  * The answer is built as JSON inside the transaction (so an Idempotency-Key replay has it too), then turned
  * into a protobuf ExportTraceServiceResponse for a decoded protobuf request: exporters decode the body in
- * the format they sent and warn otherwise.
+ * the format they sent and warn otherwise. Protobuf that does not decode is kept as a blob, as nullTickets
+ * keeps it, but OTLP/HTTP says bad data is a 400 with a protobuf google.rpc.Status (exporters then drop the
+ * export rather than retry it): that answer is a BinaryReply, not an AppError, as the JSON envelope
+ * would not decode as a Status.
  */
 const ingest: Handler = async (input, app) => {
   const decoded = await decodeRequest(input.body ?? Buffer.alloc(0), input.headers, app.config.maxBodyBytes)
@@ -26,7 +31,9 @@ const ingest: Handler = async (input, app) => {
     const { spans } = app.store
     const now = app.clock.now()
     if (decoded.stored === 'blob') {
-      return json(200, { batch_id: spans.storeBlob(decoded.contentType, decoded.blob, now), accepted_spans: 0, stored: 'blob' })
+      const answer: IngestAnswer = { batch_id: spans.storeBlob(decoded.contentType, decoded.blob, now), accepted_spans: 0, stored: 'blob' }
+      if (decoded.invalid !== null) answer.invalid = decoded.invalid
+      return json(200, answer)
     }
     const { result } = decoded
     const answer: IngestAnswer = {
@@ -37,8 +44,13 @@ const ingest: Handler = async (input, app) => {
     if (result.rejected > 0) answer.partialSuccess = { rejectedSpans: String(result.rejected), errorMessage: result.rejectReason ?? '' }
     return json(200, answer)
   })
-  if (decoded.stored !== 'protobuf' || reply.status !== 200 || wantsJson(input.headers.get('accept'))) return reply
+  if (decoded.stored === 'json' || reply.status !== 200) return reply
   const answer = JSON.parse(reply.body!) as IngestAnswer
+  if (answer.invalid !== undefined) {
+    const message = `Body is not a valid OTLP ExportTraceServiceRequest (${answer.invalid}); kept as blob batch ${answer.batch_id}`
+    return binary(400, rpcStatus(INVALID_ARGUMENT, message), PROTOBUF_TYPE)
+  }
+  if (decoded.stored === 'blob' || wantsJson(input.headers.get('accept'))) return reply
   const partial = answer.partialSuccess
   return binary(200, exportTraceServiceResponse(Number(partial?.rejectedSpans ?? 0), partial?.errorMessage ?? null), PROTOBUF_TYPE)
 }
