@@ -352,3 +352,45 @@ INSERT INTO runs_v5 SELECT id, task_id, attempt, status, agent_id, agent_role, s
 DROP TABLE runs;
 ALTER TABLE runs_v5 RENAME TO runs;
 CREATE INDEX runs_live_leases ON runs (lease_expires_at_ms) WHERE lease_expires_at_ms IS NOT NULL;
+
+-- @migration 6: store text readable by SQLite 3.37
+
+-- SQLite parses every view and trigger of a file when it opens it, so one clause it does not know makes the
+-- whole file unreadable: `group_concat(… ORDER BY …)` (SQLite 3.44) kept Debian 12's sqlite3 (3.40) and
+-- Ubuntu 22.04's (3.37) from even counting tasks. The same text, in the same order, from an ordered
+-- subquery: SQLite keeps a FROM subquery's ORDER BY when the outer query aggregates with anything but
+-- count(), min() or max(), and does not flatten it into an aggregate. The text must stay byte-identical to
+-- migration 3's (tests/store/stock-sqlite.test.ts compares them): an external-content 'delete' must be
+-- given exactly the text that was indexed, and entries indexed before this block are deleted with this one.
+-- store_fts_recent (contentless_delete, SQLite 3.43) is left as it is: a module's options are read only when
+-- the table is used, so older SQLite opens the file and reads every other table (README: Store).
+DROP VIEW store_search_text;
+CREATE VIEW store_search_text (id, namespace, key, text, ns_tag) AS
+  SELECT id, namespace, key,
+    (SELECT group_concat(value, char(10)) FROM (SELECT value FROM json_tree(value_json) WHERE type IN ('text', 'integer', 'real') ORDER BY id)),
+    'ns' || hex(namespace)
+  FROM store;
+
+DROP TRIGGER store_fts_insert;
+CREATE TRIGGER store_fts_insert AFTER INSERT ON store BEGIN
+  INSERT INTO store_fts (rowid, namespace, key, text, ns_tag) VALUES (new.id, new.namespace, new.key,
+    (SELECT group_concat(value, char(10)) FROM (SELECT value FROM json_tree(new.value_json) WHERE type IN ('text', 'integer', 'real') ORDER BY id)),
+    'ns' || hex(new.namespace));
+END;
+
+DROP TRIGGER store_fts_delete;
+CREATE TRIGGER store_fts_delete AFTER DELETE ON store BEGIN
+  INSERT INTO store_fts (store_fts, rowid, namespace, key, text, ns_tag) VALUES ('delete', old.id, old.namespace, old.key,
+    (SELECT group_concat(value, char(10)) FROM (SELECT value FROM json_tree(old.value_json) WHERE type IN ('text', 'integer', 'real') ORDER BY id)),
+    'ns' || hex(old.namespace));
+END;
+
+DROP TRIGGER store_fts_update;
+CREATE TRIGGER store_fts_update AFTER UPDATE OF value_json ON store BEGIN
+  INSERT INTO store_fts (store_fts, rowid, namespace, key, text, ns_tag) VALUES ('delete', old.id, old.namespace, old.key,
+    (SELECT group_concat(value, char(10)) FROM (SELECT value FROM json_tree(old.value_json) WHERE type IN ('text', 'integer', 'real') ORDER BY id)),
+    'ns' || hex(old.namespace));
+  INSERT INTO store_fts (rowid, namespace, key, text, ns_tag) VALUES (new.id, new.namespace, new.key,
+    (SELECT group_concat(value, char(10)) FROM (SELECT value FROM json_tree(new.value_json) WHERE type IN ('text', 'integer', 'real') ORDER BY id)),
+    'ns' || hex(new.namespace));
+END;
