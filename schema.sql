@@ -360,10 +360,10 @@ CREATE INDEX runs_live_leases ON runs (lease_expires_at_ms) WHERE lease_expires_
 -- Ubuntu 22.04's (3.37) from even counting tasks. The same text, in the same order, from an ordered
 -- subquery: SQLite keeps a FROM subquery's ORDER BY when the outer query aggregates with anything but
 -- count(), min() or max(), and does not flatten it into an aggregate. The text must stay byte-identical to
--- migration 3's (tests/store/stock-sqlite.test.ts compares them): an external-content 'delete' must be
+-- migration 3's (tests/store/migrations.test.ts compares them): an external-content 'delete' must be
 -- given exactly the text that was indexed, and entries indexed before this block are deleted with this one.
--- store_fts_recent (contentless_delete, SQLite 3.43) is left as it is: a module's options are read only when
--- the table is used, so older SQLite opens the file and reads every other table (README: Store).
+-- store_fts_recent keeps contentless_delete (SQLite 3.43; why: migration 4): a module's options are read only
+-- when its table is used, so an older SQLite opens the file and reads every other table (README: Store).
 DROP VIEW store_search_text;
 CREATE VIEW store_search_text (id, namespace, key, text, ns_tag) AS
   SELECT id, namespace, key,
