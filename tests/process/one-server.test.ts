@@ -28,7 +28,7 @@ test('a second server on the same file refuses to start (exit 2, naming the file
   }
 })
 
-test('a backup works beside a running server', async () => {
+test('sqlite3 and a backup work beside a running server', async () => {
   const tmp = tempDir()
   const file = join(tmp.dir, 'docket.db')
   const first = await startProcess(['--db', file])
@@ -36,6 +36,10 @@ test('a backup works beside a running server', async () => {
     const backup = spawnSync(NODE, [BACKUP, join(tmp.dir, 'copy.db'), '--db', file], { encoding: 'utf8' })
     assert.is(backup.status, 0, backup.stderr)
     assert.ok(existsSync(join(tmp.dir, 'copy.db')))
+    // The distribution's sqlite3, as an operator would use it (CI installs it).
+    const sqlite = spawnSync('sqlite3', ['-readonly', file, 'SELECT count(*) FROM pipelines'], { encoding: 'utf8' })
+    assert.is(sqlite.error, undefined, 'sqlite3 is not installed')
+    assert.is(sqlite.stdout.trim(), '0', sqlite.stderr)
   } finally {
     await first.kill('SIGTERM')
     tmp.remove()
