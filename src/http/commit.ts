@@ -1,10 +1,11 @@
 import type { Input } from './route.ts'
 import type { Reply } from './reply.ts'
 import type { Writer } from '../store/writer.ts'
-import type { IdempotencyKey, IdempotencyStore } from '../store/idempotency.ts'
+import type { IdempotencyStore } from '../store/idempotency.ts'
 import type { Clock } from '../clock.ts'
 import { AppError } from '../domain/errors.ts'
 import { hashesEqual, sha256 } from '../domain/token.ts'
+import type { IdempotencyKey } from '../store/types.ts'
 
 export type CommitOptions = {
   /** The body to keep for replays, or null to keep nothing (default: the whole body of any 2xx). */

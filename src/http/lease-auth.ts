@@ -1,9 +1,9 @@
 import type { Input } from './route.ts'
 import type { App } from '../app.ts'
-import type { RunRow } from '../store/runs.ts'
 import { AppError } from '../domain/errors.ts'
 import { hashesEqual, leaseTokenHash } from '../domain/token.ts'
 import { unauthorized } from './router.ts'
+import type { RunRow } from '../store/types.ts'
 
 /**
  * The run whose lease token is the bearer (R§4.2 order: missing → 401, malformed → 401, unknown run → 404,

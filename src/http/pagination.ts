@@ -1,5 +1,5 @@
 import { AppError } from '../domain/errors.ts'
-import type { TimeCursor } from '../store/time-pages.ts'
+import type { TimeCursor } from '../store/types.ts'
 
 // Cursors are opaque to clients; a time cursor is "<created_at_ms>:<id>" of the last item returned.
 

@@ -1,9 +1,6 @@
 // JSON text of stored rows, in nullTickets' key order. Stored JSON columns are spliced in as they are
 // (they were produced by JSON.stringify), so nothing is parsed again on the way out.
-import type { TaskRow } from '../store/tasks.ts'
-import type { PipelineRow } from '../store/pipelines.ts'
-import type { RunRow } from '../store/runs.ts'
-import type { AssignmentRow } from '../store/assignments.ts'
+import type { AssignmentRow, PipelineRow, RunRow, TaskRow } from '../store/types.ts'
 
 const s = JSON.stringify
 

@@ -1,31 +1,8 @@
 import type { Db } from './db.ts'
-import { timePages, type TimeCursor } from './time-pages.ts'
+import { timePages } from './time-pages.ts'
 import { AppError, validationError } from '../domain/errors.ts'
 import { newId } from '../domain/ids.ts'
-
-export type ArtifactRow = {
-  id: string
-  task_id: string | null
-  run_id: string | null
-  created_at_ms: number
-  kind: string
-  uri: string
-  sha256: string | null
-  size_bytes: number | null
-  meta_json: string
-}
-
-export type NewArtifact = {
-  task_id?: string | null
-  run_id?: string | null
-  kind: string
-  uri: string
-  sha256?: string | null
-  size_bytes?: number | null
-  meta?: unknown
-}
-
-export type ArtifactFilter = { taskId?: string; runId?: string; after: TimeCursor | null; limit: number }
+import type { ArtifactFilter, ArtifactRow, NewArtifact } from './types.ts'
 
 export type ArtifactStore = ReturnType<typeof createArtifactStore>
 

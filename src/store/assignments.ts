@@ -1,15 +1,7 @@
 import type { Db } from './db.ts'
 import type { TaskStore } from './tasks.ts'
 import { AppError } from '../domain/errors.ts'
-
-export type AssignmentRow = {
-  task_id: string
-  agent_id: string
-  assigned_by: string | null
-  active: number
-  created_at_ms: number
-  updated_at_ms: number
-}
+import type { AssignmentRow } from './types.ts'
 
 export type AssignmentStore = ReturnType<typeof createAssignmentStore>
 

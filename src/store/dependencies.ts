@@ -1,8 +1,7 @@
 import type { Db } from './db.ts'
 import type { TaskStore } from './tasks.ts'
 import { AppError } from '../domain/errors.ts'
-
-export type DependencyView = { depends_on_task_id: string; resolved: boolean }
+import type { DependencyView } from './types.ts'
 
 export type DependencyStore = ReturnType<typeof createDependencyStore>
 

@@ -1,6 +1,5 @@
 import type { Db } from './db.ts'
-
-export type EventRow = { id: number; run_id: string; ts_ms: number; kind: string; data_json: string }
+import type { EventRow } from './types.ts'
 
 export type EventStore = ReturnType<typeof createEventStore>
 

@@ -1,7 +1,5 @@
 import type { Db } from './db.ts'
-
-export type IdempotencyRecord = { request_hash: Buffer; status: number; body: string | null }
-export type IdempotencyKey = { key: string; method: string; path: string }
+import type { IdempotencyKey, IdempotencyRecord } from './types.ts'
 
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000
 

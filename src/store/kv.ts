@@ -1,17 +1,6 @@
 import type { Db } from './db.ts'
 import { AppError } from '../domain/errors.ts'
-
-export type EntryRow = { namespace: string; key: string; value_json: string; created_at_ms: number; updated_at_ms: number }
-export type HitRow = EntryRow & { rank: number; snippet: string }
-
-/** A search, already validated: `match` is an FTS5 query built by ftsQuery (domain/search.ts). */
-export type Search = {
-  match: string
-  namespace?: string
-  /** json_extract(value, path) equals `text` as text, or `json` (if not null) as a JSON scalar; `path` is valid (isJsonPath). */
-  filter?: { path: string; text: string | undefined; json: string | null }
-  limit: number
-}
+import type { EntryRow, HitRow, Search } from './types.ts'
 
 export type KvStore = ReturnType<typeof createKvStore>
 

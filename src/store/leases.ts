@@ -1,19 +1,8 @@
 import type { Db } from './db.ts'
-import type { TaskRow } from './tasks.ts'
-import type { RunRow } from './runs.ts'
 import { AppError } from '../domain/errors.ts'
 import { newId } from '../domain/ids.ts'
 import { issueLeaseToken } from '../domain/token.ts'
-
-export type ClaimRequest = {
-  agentId: string
-  role: string
-  ttlMs: number
-  /** Per-stage limits on live leases within one pipeline; a limit ≤ 0 means none. */
-  perState: Record<string, number>
-}
-
-export type Claim = { task: TaskRow; run: RunRow; token: string }
+import type { Claim, ClaimRequest, RunRow, TaskRow } from './types.ts'
 
 export type LeaseStore = ReturnType<typeof createLeaseStore>
 

@@ -1,15 +1,5 @@
 import type { Db } from './db.ts'
-
-export type RoleQueueStats = {
-  role: string
-  claimable_count: number
-  oldest_claimable_age_ms: number | null
-  failed_count: number
-  stuck_count: number
-  near_expiry_leases: number
-  running_count: number
-  dead_letter_count: number
-}
+import type { RoleQueueStats } from './types.ts'
 
 export type OpsStore = ReturnType<typeof createOpsStore>
 

@@ -1,22 +1,13 @@
 // How a run ends (transition, fail, expiry, cancel) and what that does to its task.
 import type { Db } from './db.ts'
 import type { DeadLetterReason, RunStatus } from '../domain/status.ts'
-import type { TaskRow, TaskStore } from './tasks.ts'
-import type { RunRow, RunStore } from './runs.ts'
+import type { TaskStore } from './tasks.ts'
+import type { RunStore } from './runs.ts'
 import type { EventStore } from './events.ts'
 import { AppError, validationError } from '../domain/errors.ts'
 import { findTransition } from '../domain/pipeline.ts'
 import { afterFailedAttempt } from '../domain/retry.ts'
-
-export type TransitionRequest = {
-  trigger: string
-  instructions: string | null
-  usage: unknown
-  expectedStage: string | null
-  expectedTaskVersion: number | null
-}
-
-export type TransitionResult = { previous_stage: string; new_stage: string; trigger: string }
+import type { RunRow, TaskRow, TransitionRequest, TransitionResult } from './types.ts'
 
 export type OutcomeStore = ReturnType<typeof createOutcomeStore>
 

@@ -3,8 +3,7 @@ import { AppError } from '../domain/errors.ts'
 import { claimableStages, compilePipeline, DefinitionSchema, type CompiledPipeline } from '../domain/pipeline.ts'
 import { newId } from '../domain/ids.ts'
 import * as v from 'valibot'
-
-export type PipelineRow = { id: string; name: string; definition_json: string; paused: number; created_at_ms: number }
+import type { PipelineRow } from './types.ts'
 
 export type PipelineStore = ReturnType<typeof createPipelineStore>
 

@@ -1,22 +1,5 @@
 import type { Db } from './db.ts'
-import type { RunStatus } from '../domain/status.ts'
-
-export type RunRow = {
-  id: string
-  task_id: string
-  attempt: number
-  status: RunStatus
-  agent_id: string
-  agent_role: string
-  started_at_ms: number
-  ended_at_ms: number | null
-  usage_json: string
-  error_text: string | null
-  lease_token_hash: Buffer
-  lease_ttl_ms: number
-  lease_expires_at_ms: number | null
-  last_heartbeat_ms: number | null
-}
+import type { RunRow } from './types.ts'
 
 export type RunStore = ReturnType<typeof createRunStore>
 

@@ -1,31 +1,6 @@
 import type { Db } from './db.ts'
 import type { DecodedSpans } from '../otlp/span.ts'
-
-export type SpanRow = {
-  id: number
-  trace_id: Buffer
-  span_id: Buffer
-  parent_span_id: Buffer | null
-  trace_state: string | null
-  name: string
-  kind: number
-  /** Decimal text: nanoseconds do not fit a JS number. */
-  start_time_unix_nano: string
-  end_time_unix_nano: string
-  status_code: number
-  status_message: string | null
-  flags: number | null
-  attributes_json: string
-  resource_attributes_json: string
-  scope_name: string | null
-  scope_version: string | null
-  events_json: string | null
-  links_json: string | null
-  run_id: string | null
-  task_id: string | null
-}
-
-export type SpanFilter = { runId?: string; taskId?: string; traceId?: Buffer; afterId: number; limit: number }
+import type { SpanFilter, SpanRow } from './types.ts'
 
 export type SpanStore = ReturnType<typeof createSpanStore>
 

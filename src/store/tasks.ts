@@ -1,45 +1,10 @@
 import type { Db } from './db.ts'
-import type { DeadLetterReason } from '../domain/status.ts'
-import { timePages, type TimeCursor } from './time-pages.ts'
+import { timePages } from './time-pages.ts'
 import type { PipelineStore } from './pipelines.ts'
 import { AppError, validationError } from '../domain/errors.ts'
 import { isTerminalStage, type CompiledPipeline } from '../domain/pipeline.ts'
 import { newId } from '../domain/ids.ts'
-
-export type TaskRow = {
-  id: string
-  pipeline_id: string
-  stage: string
-  title: string
-  description: string
-  priority: number
-  metadata_json: string
-  task_version: number
-  next_eligible_at_ms: number
-  max_attempts: number | null
-  retry_delay_ms: number
-  dead_letter_stage: string | null
-  dead_letter_reason: DeadLetterReason | null
-  failed_attempts: number
-  open_dependencies: number
-  assignee: string | null
-  active_run_id: string | null
-  created_at_ms: number
-  updated_at_ms: number
-}
-
-/** A validated POST /tasks body; absent and null mean the same. */
-export type NewTask = {
-  pipeline_id: string
-  title: string
-  description: string
-  priority?: number | null
-  metadata?: unknown
-  retry_policy?: { max_attempts?: number | null; retry_delay_ms?: number | null; dead_letter_stage?: string | null } | null
-  not_before_ms?: number | null
-}
-
-export type TaskFilter = { stage?: string; pipelineId?: string; after: TimeCursor | null; limit: number }
+import type { NewTask, TaskFilter, TaskRow } from './types.ts'
 
 export type TaskStore = ReturnType<typeof createTaskStore>
 

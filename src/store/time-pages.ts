@@ -1,7 +1,5 @@
 import type { Db } from './db.ts'
-
-/** Position after an item in a list ordered by (created_at_ms, id). */
-export type TimeCursor = { createdAtMs: number; id: string }
+import type { TimeCursor } from './types.ts'
 
 /**
  * Pages of `table` in (created_at_ms, id) order, filtered by equality on the given columns (undefined =

@@ -3,7 +3,7 @@ import { get, post, type Route } from '../route.ts'
 import { body, Name, NonNegInt, queryLimit } from '../validate.ts'
 import { json, rawJson } from '../reply.ts'
 import { pageJson, parseTimeCursor, timeCursorOf } from '../pagination.ts'
-import type { ArtifactRow } from '../../store/artifacts.ts'
+import type { ArtifactRow } from '../../store/types.ts'
 
 const CreateArtifact = v.object({
   task_id: v.nullish(Name),

@@ -5,7 +5,7 @@ import { noContent, rawJson } from '../reply.ts'
 import { pageJson } from '../pagination.ts'
 import { AppError, validationError, type Detail } from '../../domain/errors.ts'
 import { filterJson, ftsQuery, isJsonPath } from '../../domain/search.ts'
-import type { EntryRow, HitRow } from '../../store/kv.ts'
+import type { EntryRow, HitRow } from '../../store/types.ts'
 
 const MAX_NAME_BYTES = 512
 /** GET /store/{ns} without limit or cursor keeps R's plain array, but never more than this. */

@@ -5,7 +5,7 @@ import { pageJson, parseIdCursor } from '../pagination.ts'
 import { validationError } from '../../domain/errors.ts'
 import { decodeRequest, PROTOBUF_TYPE } from '../../otlp/decode.ts'
 import { exportTraceServiceResponse, INVALID_ARGUMENT, rpcStatus } from '../../otlp/response.ts'
-import type { SpanRow } from '../../store/spans.ts'
+import type { SpanRow } from '../../store/types.ts'
 
 type IngestAnswer = {
   batch_id: number

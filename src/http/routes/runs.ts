@@ -10,8 +10,7 @@ import { AppError } from '../../domain/errors.ts'
 import { SYSTEM_EVENT_KINDS } from '../../domain/status.ts'
 import type { Input } from '../route.ts'
 import type { App } from '../../app.ts'
-import type { EventRow } from '../../store/events.ts'
-import type { RunRow } from '../../store/runs.ts'
+import type { EventRow, RunRow } from '../../store/types.ts'
 
 const AppendEvent = v.object({ kind: v.pipe(v.string(), v.minLength(1), v.maxLength(128)), data: v.optional(v.unknown()) })
 const Transition = v.object({

@@ -1,0 +1,193 @@
+// The rows and requests every storage driver speaks: what routes, waiters and the reaper read and pass in.
+// Column-shaped (snake_case, epoch-ms numbers, JSON fields as the JSON text that was stored) so that both
+// drivers return the same thing and the renderers splice stored JSON in without parsing it.
+import type { DeadLetterReason, RunStatus } from '../domain/status.ts'
+
+// --- Pipelines -----------------------------------------------------------------------------------
+
+/** `paused` is 0 or 1. */
+export type PipelineRow = { id: string; name: string; definition_json: string; paused: number; created_at_ms: number }
+
+// --- Tasks ---------------------------------------------------------------------------------------
+
+export type TaskRow = {
+  id: string
+  pipeline_id: string
+  stage: string
+  title: string
+  description: string
+  priority: number
+  metadata_json: string
+  task_version: number
+  next_eligible_at_ms: number
+  max_attempts: number | null
+  retry_delay_ms: number
+  dead_letter_stage: string | null
+  dead_letter_reason: DeadLetterReason | null
+  failed_attempts: number
+  open_dependencies: number
+  assignee: string | null
+  active_run_id: string | null
+  created_at_ms: number
+  updated_at_ms: number
+}
+
+/** A validated POST /tasks body; absent and null mean the same. */
+export type NewTask = {
+  pipeline_id: string
+  title: string
+  description: string
+  priority?: number | null
+  metadata?: unknown
+  retry_policy?: { max_attempts?: number | null; retry_delay_ms?: number | null; dead_letter_stage?: string | null } | null
+  not_before_ms?: number | null
+  /** Upstream tasks, each listed once; every one must exist. */
+  dependencies?: readonly string[] | null
+  assigned_agent_id?: string | null
+  assigned_by?: string | null
+}
+
+export type TaskFilter = { stage?: string; pipelineId?: string; after: TimeCursor | null; limit: number }
+
+export type DependencyView = { depends_on_task_id: string; resolved: boolean }
+
+export type AssignmentRow = {
+  task_id: string
+  agent_id: string
+  assigned_by: string | null
+  active: number
+  created_at_ms: number
+  updated_at_ms: number
+}
+
+// --- Runs and leases -----------------------------------------------------------------------------
+
+export type RunRow = {
+  id: string
+  task_id: string
+  attempt: number
+  status: RunStatus
+  agent_id: string
+  agent_role: string
+  started_at_ms: number
+  ended_at_ms: number | null
+  usage_json: string
+  error_text: string | null
+  lease_token_hash: Buffer
+  lease_ttl_ms: number
+  lease_expires_at_ms: number | null
+  last_heartbeat_ms: number | null
+}
+
+export type EventRow = { id: number; run_id: string; ts_ms: number; kind: string; data_json: string }
+
+export type ClaimRequest = {
+  agentId: string
+  role: string
+  ttlMs: number
+  /** Per-stage limits on live leases within one pipeline; a limit ≤ 0 means none. */
+  perState: Record<string, number>
+}
+
+export type Claim = { task: TaskRow; run: RunRow; token: string }
+
+export type TransitionRequest = {
+  trigger: string
+  instructions: string | null
+  usage: unknown
+  expectedStage: string | null
+  expectedTaskVersion: number | null
+}
+
+export type TransitionResult = { previous_stage: string; new_stage: string; trigger: string }
+
+// --- Artifacts -----------------------------------------------------------------------------------
+
+export type ArtifactRow = {
+  id: string
+  task_id: string | null
+  run_id: string | null
+  created_at_ms: number
+  kind: string
+  uri: string
+  sha256: string | null
+  size_bytes: number | null
+  meta_json: string
+}
+
+export type NewArtifact = {
+  task_id?: string | null
+  run_id?: string | null
+  kind: string
+  uri: string
+  sha256?: string | null
+  size_bytes?: number | null
+  meta?: unknown
+}
+
+export type ArtifactFilter = { taskId?: string; runId?: string; after: TimeCursor | null; limit: number }
+
+// --- Store (key-value) ---------------------------------------------------------------------------
+
+export type EntryRow = { namespace: string; key: string; value_json: string; created_at_ms: number; updated_at_ms: number }
+
+export type HitRow = EntryRow & { rank: number; snippet: string }
+
+/** A search, already validated: `match` is an FTS5 query built by ftsQuery (domain/search.ts). */
+export type Search = {
+  match: string
+  namespace?: string
+  /** json_extract(value, path) equals `text` as text, or `json` (if not null) as a JSON scalar; `path` is valid (isJsonPath). */
+  filter?: { path: string; text: string | undefined; json: string | null }
+  limit: number
+}
+
+// --- Traces --------------------------------------------------------------------------------------
+
+export type SpanRow = {
+  id: number
+  trace_id: Buffer
+  span_id: Buffer
+  parent_span_id: Buffer | null
+  trace_state: string | null
+  name: string
+  kind: number
+  /** Decimal text: nanoseconds do not fit a JS number. */
+  start_time_unix_nano: string
+  end_time_unix_nano: string
+  status_code: number
+  status_message: string | null
+  flags: number | null
+  attributes_json: string
+  resource_attributes_json: string
+  scope_name: string | null
+  scope_version: string | null
+  events_json: string | null
+  links_json: string | null
+  run_id: string | null
+  task_id: string | null
+}
+
+export type SpanFilter = { runId?: string; taskId?: string; traceId?: Buffer; afterId: number; limit: number }
+
+// --- Operations ----------------------------------------------------------------------------------
+
+export type RoleQueueStats = {
+  role: string
+  claimable_count: number
+  oldest_claimable_age_ms: number | null
+  failed_count: number
+  stuck_count: number
+  near_expiry_leases: number
+  running_count: number
+  dead_letter_count: number
+}
+
+// --- Lists and idempotency -----------------------------------------------------------------------
+
+/** Position after an item in a list ordered by (created_at_ms, id). */
+export type TimeCursor = { createdAtMs: number; id: string }
+
+export type IdempotencyKey = { key: string; method: string; path: string }
+
+export type IdempotencyRecord = { request_hash: Buffer; status: number; body: string | null }
