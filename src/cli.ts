@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util'
-import type { Durability } from './store/db.ts'
+import type { Durability } from './store/sqlite/db.ts'
 import { loadTls, TlsConfigError, type TlsFiles, type TlsPaths } from './tls.ts'
 
 export type ServerOptions = {

@@ -1,5 +1,5 @@
-import type { Writer } from './store/writer.ts'
-import type { Store } from './store/index.ts'
+import type { Writer } from './store/sqlite/writer.ts'
+import type { Store } from './store/sqlite/index.ts'
 import type { Clock } from './clock.ts'
 import type { Log } from './log.ts'
 

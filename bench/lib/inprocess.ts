@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { closeDb, openDb, type Db, type Durability } from '../../src/store/db.ts'
-import { createStore } from '../../src/store/index.ts'
+import { closeDb, openDb, type Db, type Durability } from '../../src/store/sqlite/db.ts'
+import { createStore } from '../../src/store/sqlite/index.ts'
 import { compilePipeline, DefinitionSchema, findTransition } from '../../src/domain/pipeline.ts'
 import { newId } from '../../src/domain/ids.ts'
 import { hashesEqual, issueLeaseToken, leaseTokenHash } from '../../src/domain/token.ts'
@@ -39,7 +39,7 @@ function createLoop(db: Db) {
   const store = createStore(db)
   const begin = db.prepare('BEGIN IMMEDIATE')
   const commit = db.prepare('COMMIT')
-  // The same SQL text as src/store (with its `+@param`s, see src/store/db.ts), so both prepare alike.
+  // The same SQL text as src/store (with its `+@param`s, see src/store/sqlite/db.ts), so both prepare alike.
   // Claim: the role's (pipeline, stage) pairs, then one ordered search of tasks_claimable per pair.
   const pairs = db.prepare<[string], { pipeline_id: string; stage: string }>(`
     SELECT r.pipeline_id, r.stage FROM stage_roles r JOIN pipelines p ON p.id = r.pipeline_id

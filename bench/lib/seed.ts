@@ -1,6 +1,6 @@
 import * as v from 'valibot'
-import { closeDb, openDb } from '../../src/store/db.ts'
-import { createStore } from '../../src/store/index.ts'
+import { closeDb, openDb } from '../../src/store/sqlite/db.ts'
+import { createStore } from '../../src/store/sqlite/index.ts'
 import { compilePipeline, DefinitionSchema } from '../../src/domain/pipeline.ts'
 import { cycleDefinition } from './pipeline.ts'
 

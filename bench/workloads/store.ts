@@ -5,8 +5,8 @@
 // over HTTP.
 import { statfsSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { closeDb, openDb } from '../../src/store/db.ts'
-import { createStore } from '../../src/store/index.ts'
+import { closeDb, openDb } from '../../src/store/sqlite/db.ts'
+import { createStore } from '../../src/store/sqlite/index.ts'
 import type { Workload } from '../lib/types.ts'
 import { createClient, type Client } from '../lib/client.ts'
 import { NAMESPACES, rng, textGen, type TextGen } from '../lib/store-text.ts'

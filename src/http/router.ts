@@ -6,7 +6,7 @@ import { AppError } from '../domain/errors.ts'
 import { errorJson } from '../domain/errors.ts'
 import { secretsEqual } from '../domain/token.ts'
 import { readBody } from './body.ts'
-import { storageFailure } from '../store/failures.ts'
+import { storageFailure } from '../store/sqlite/failures.ts'
 import { decodeComponent, idempotencyKeyOf, parseQuery } from './validate.ts'
 import type { BinaryReply, Reply } from './reply.ts'
 

@@ -15,7 +15,7 @@ function writeProfile(dir: string): string {
   const nodes = [
     { id: 1, callFrame: frame('(root)'), children: [2, 5] },
     { id: 2, callFrame: frame('handler', 'file:///x/src/http/routes/leases.ts'), children: [3, 4] },
-    { id: 3, callFrame: frame('query', 'file:///x/src/store/leases.ts') },
+    { id: 3, callFrame: frame('query', 'file:///x/src/store/sqlite/leases.ts') },
     { id: 4, callFrame: frame('serialize') },
     { id: 5, callFrame: frame('(idle)') },
   ]

@@ -1,5 +1,5 @@
 import * as assert from 'uvu/assert'
-import type { Db } from '../../src/store/db.ts'
+import type { Db } from '../../src/store/sqlite/db.ts'
 
 const TERMINAL = `EXISTS (SELECT 1 FROM pipelines p, json_each(p.definition_json, '$.states') s
   WHERE p.id = t.pipeline_id AND s.key = t.stage AND json_extract(s.value, '$.terminal') = 1)`

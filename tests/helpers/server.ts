@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import type { AddressInfo } from 'node:net'
 import { createApp, type AppConfig } from '../../src/app.ts'
 import { manualClock, systemClock, type ManualClock } from '../../src/clock.ts'
-import { closeDb, openDb, type Db } from '../../src/store/db.ts'
+import { closeDb, openDb, type Db } from '../../src/store/sqlite/db.ts'
 import { silentLog } from '../../src/log.ts'
 import { answerClientErrors } from '../../src/http/client-error.ts'
 

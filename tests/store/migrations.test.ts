@@ -5,7 +5,7 @@ import fc from 'fast-check'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { closeDb, loadMigrations, migrate, openDb, type Db } from '../../src/store/db.ts'
+import { closeDb, loadMigrations, migrate, openDb, type Db } from '../../src/store/sqlite/db.ts'
 
 type Ctx = { dir: string }
 const test = suite<Ctx>('migrations', {} as Ctx)

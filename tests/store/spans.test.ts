@@ -1,10 +1,10 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { openDb } from '../../src/store/db.ts'
+import { openDb } from '../../src/store/sqlite/db.ts'
 
 const test = suite('spans store')
 
-// The list statement of src/store/spans.ts for each filter, and the span_count probe.
+// The list statement of src/store/sqlite/spans.ts for each filter, and the span_count probe.
 const LIST = 'SELECT s.id FROM spans s JOIN otlp_resources r ON r.id = s.resource_id WHERE s.id > 0 AND '
 const QUERIES: Array<[string, string, RegExp]> = [
   ['run filter', `${LIST}run_id = ? ORDER BY s.id LIMIT 10`, /USING INDEX spans_by_run \(run_id=\? AND id>\?\)/],

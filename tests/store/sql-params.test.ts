@@ -1,12 +1,12 @@
 // This SQLite is built with STAT4: a SELECT whose plan could depend on a bound value (a comparison on an
 // indexed column, or a LIMIT, with an ORDER BY an index may satisfy) is re-prepared on every execution.
-// The stores write such values as `+@name` / `+?`, which keeps the plan and prepares once (src/store/db.ts).
+// The stores write such values as `+@name` / `+?`, which keeps the plan and prepares once (src/store/sqlite/db.ts).
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { readdirSync, readFileSync } from 'node:fs'
 
 const test = suite('store SQL')
-const dir = new URL('../../src/store/', import.meta.url)
+const dir = new URL('../../src/store/sqlite/', import.meta.url)
 
 /** Every SQL string literal ('…', "…" or `…`) of a store module that orders or limits a SELECT. */
 function orderedSelects(source: string): string[] {

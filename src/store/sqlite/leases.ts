@@ -1,8 +1,8 @@
 import type { Db } from './db.ts'
-import { AppError } from '../domain/errors.ts'
-import { newId } from '../domain/ids.ts'
-import { issueLeaseToken } from '../domain/token.ts'
-import type { Claim, ClaimRequest, RunRow, TaskRow } from './types.ts'
+import { AppError } from '../../domain/errors.ts'
+import { newId } from '../../domain/ids.ts'
+import { issueLeaseToken } from '../../domain/token.ts'
+import type { Claim, ClaimRequest, RunRow, TaskRow } from '../types.ts'
 
 export type LeaseStore = ReturnType<typeof createLeaseStore>
 

@@ -1,5 +1,5 @@
 import type { Db } from './db.ts'
-import type { TimeCursor } from './types.ts'
+import type { TimeCursor } from '../types.ts'
 
 /**
  * Pages of `table` in (created_at_ms, id) order, filtered by equality on the given columns (undefined =

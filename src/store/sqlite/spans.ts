@@ -1,6 +1,6 @@
 import type { Db } from './db.ts'
-import type { DecodedSpans } from '../otlp/span.ts'
-import type { SpanFilter, SpanRow } from './types.ts'
+import type { DecodedSpans } from '../../otlp/span.ts'
+import type { SpanFilter, SpanRow } from '../types.ts'
 
 export type SpanStore = ReturnType<typeof createSpanStore>
 

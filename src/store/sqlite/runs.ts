@@ -1,5 +1,5 @@
 import type { Db } from './db.ts'
-import type { RunRow } from './types.ts'
+import type { RunRow } from '../types.ts'
 
 export type RunStore = ReturnType<typeof createRunStore>
 

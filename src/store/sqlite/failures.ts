@@ -1,6 +1,6 @@
 // What SQLite's own failures mean to a client: another process holds the lock, or the disk is full. Both
 // are answered (503, 507) instead of 500 "internal_error"; neither leaves anything half-written.
-import { AppError } from '../domain/errors.ts'
+import { AppError } from '../../domain/errors.ts'
 
 const codeOf = (err: unknown): string => (err as { code?: unknown })?.code?.toString() ?? ''
 

@@ -1,10 +1,10 @@
 import type { Db } from './db.ts'
 import { timePages } from './time-pages.ts'
 import type { PipelineStore } from './pipelines.ts'
-import { AppError, validationError } from '../domain/errors.ts'
-import { isTerminalStage, type CompiledPipeline } from '../domain/pipeline.ts'
-import { newId } from '../domain/ids.ts'
-import type { NewTask, TaskFilter, TaskRow } from './types.ts'
+import { AppError, validationError } from '../../domain/errors.ts'
+import { isTerminalStage, type CompiledPipeline } from '../../domain/pipeline.ts'
+import { newId } from '../../domain/ids.ts'
+import type { NewTask, TaskFilter, TaskRow } from '../types.ts'
 
 export type TaskStore = ReturnType<typeof createTaskStore>
 

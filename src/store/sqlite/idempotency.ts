@@ -1,5 +1,5 @@
 import type { Db } from './db.ts'
-import type { IdempotencyKey, IdempotencyRecord } from './types.ts'
+import type { IdempotencyKey, IdempotencyRecord } from '../types.ts'
 
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000
 

@@ -1,8 +1,8 @@
 import type { Db } from './db.ts'
 import { timePages } from './time-pages.ts'
-import { AppError, validationError } from '../domain/errors.ts'
-import { newId } from '../domain/ids.ts'
-import type { ArtifactFilter, ArtifactRow, NewArtifact } from './types.ts'
+import { AppError, validationError } from '../../domain/errors.ts'
+import { newId } from '../../domain/ids.ts'
+import type { ArtifactFilter, ArtifactRow, NewArtifact } from '../types.ts'
 
 export type ArtifactStore = ReturnType<typeof createArtifactStore>
 

@@ -1,5 +1,5 @@
 import type { Db } from './db.ts'
-import type { Clock } from '../clock.ts'
+import type { Clock } from '../../clock.ts'
 import { isBusy, storageBusy } from './failures.ts'
 
 /**

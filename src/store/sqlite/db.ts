@@ -5,7 +5,7 @@ import { dirname } from 'node:path'
 export type Db = Database.Database
 export type Durability = 'normal' | 'full'
 
-const SCHEMA_PATH = new URL('../../schema.sql', import.meta.url)
+const SCHEMA_PATH = new URL('../../../schema.sql', import.meta.url)
 
 // A note on `= +@param` in the stores' SQL: this SQLite is built with STAT4, and a statement whose plan
 // could depend on a bound value (an equality or range on an indexed column, with an ORDER BY the index

@@ -1,13 +1,13 @@
 // How a run ends (transition, fail, expiry, cancel) and what that does to its task.
 import type { Db } from './db.ts'
-import type { DeadLetterReason, RunStatus } from '../domain/status.ts'
+import type { DeadLetterReason, RunStatus } from '../../domain/status.ts'
 import type { TaskStore } from './tasks.ts'
 import type { RunStore } from './runs.ts'
 import type { EventStore } from './events.ts'
-import { AppError, validationError } from '../domain/errors.ts'
-import { findTransition } from '../domain/pipeline.ts'
-import { afterFailedAttempt } from '../domain/retry.ts'
-import type { RunRow, TaskRow, TransitionRequest, TransitionResult } from './types.ts'
+import { AppError, validationError } from '../../domain/errors.ts'
+import { findTransition } from '../../domain/pipeline.ts'
+import { afterFailedAttempt } from '../../domain/retry.ts'
+import type { RunRow, TaskRow, TransitionRequest, TransitionResult } from '../types.ts'
 
 export type OutcomeStore = ReturnType<typeof createOutcomeStore>
 

@@ -1,5 +1,5 @@
 import type { Db } from './db.ts'
-import type { EventRow } from './types.ts'
+import type { EventRow } from '../types.ts'
 
 export type EventStore = ReturnType<typeof createEventStore>
 

@@ -1,6 +1,6 @@
 import type { Db } from './db.ts'
-import { AppError } from '../domain/errors.ts'
-import type { EntryRow, HitRow, Search } from './types.ts'
+import { AppError } from '../../domain/errors.ts'
+import type { EntryRow, HitRow, Search } from '../types.ts'
 
 export type KvStore = ReturnType<typeof createKvStore>
 

@@ -1,7 +1,7 @@
 import type { Db } from './db.ts'
 import type { TaskStore } from './tasks.ts'
-import { AppError } from '../domain/errors.ts'
-import type { AssignmentRow } from './types.ts'
+import { AppError } from '../../domain/errors.ts'
+import type { AssignmentRow } from '../types.ts'
 
 export type AssignmentStore = ReturnType<typeof createAssignmentStore>
 

@@ -1,9 +1,9 @@
 import type { Db } from './db.ts'
-import { AppError } from '../domain/errors.ts'
-import { claimableStages, compilePipeline, DefinitionSchema, type CompiledPipeline } from '../domain/pipeline.ts'
-import { newId } from '../domain/ids.ts'
+import { AppError } from '../../domain/errors.ts'
+import { claimableStages, compilePipeline, DefinitionSchema, type CompiledPipeline } from '../../domain/pipeline.ts'
+import { newId } from '../../domain/ids.ts'
 import * as v from 'valibot'
-import type { PipelineRow } from './types.ts'
+import type { PipelineRow } from '../types.ts'
 
 export type PipelineStore = ReturnType<typeof createPipelineStore>
 

@@ -1,5 +1,5 @@
 import type { Db } from './db.ts'
-import type { RoleQueueStats } from './types.ts'
+import type { RoleQueueStats } from '../types.ts'
 
 export type OpsStore = ReturnType<typeof createOpsStore>
 

@@ -1,0 +1,133 @@
+// The storage driver: every operation routes, long-poll waiters and the reaper need, each whole (one
+// transaction), async at this boundary. Nothing above src/store/ names SQLite or PostgreSQL; a driver owns
+// its SQL. The model is River's riverdriver (one interface, a driver per database, one test suite for all).
+import type { CompiledPipeline } from '../domain/pipeline.ts'
+import type { DecodedSpans } from '../otlp/span.ts'
+import type {
+  ArtifactFilter, ArtifactRow, AssignmentRow, Claim, ClaimRequest, DependencyView, EntryRow, EventRow, HitRow,
+  IdempotencyKey, NewArtifact, NewTask, PipelineRow, RoleQueueStats, RunRow, Search, SpanFilter, SpanRow, TaskFilter,
+  TaskRow, TransitionRequest, TransitionResult,
+} from './types.ts'
+
+/** SQLite's changes run synchronously inside its group-committed writer; PostgreSQL's are async. */
+export type Awaitable<T> = T | Promise<T>
+
+/** A lease as its request proves it: the run it names and the SHA-256 of the bearer token. */
+export type LeaseProof = { runId: string; tokenHash: Buffer }
+
+/** Stage counts and live leases for /health: read from counters and indexes, never a scan of tasks. */
+export type HealthCounts = { tasks_by_stage: Array<{ stage: string; count: number }>; active_leases: number }
+
+/** Who could claim a role's claimable work right now: anyone (an unassigned task), else these assignees. */
+export type Claimants = { anyone: boolean; agents: Set<string> }
+
+/**
+ * State changes. `Driver.write` runs exactly one of these per transaction: a change must not call two, since
+ * on SQLite it runs synchronously inside a shared batch and on PostgreSQL it awaits its own connection.
+ * Each fails with an AppError for a domain outcome (not found, conflict, …), leaving nothing written.
+ */
+export interface Changes {
+  createPipeline(name: string, definition: unknown, compiled: CompiledPipeline, nowMs: number): Awaitable<string>
+  setPaused(pipelineId: string, paused: boolean): Awaitable<PipelineRow>
+  /** All or nothing; a failing item fails with a TaskItemError naming its index. */
+  createTasks(tasks: readonly NewTask[], nowMs: number): Awaitable<string[]>
+  addDependency(taskId: string, dependsOn: string, nowMs: number): Awaitable<void>
+  removeDependency(taskId: string, dependsOn: string): Awaitable<void>
+  assign(taskId: string, agentId: string, assignedBy: string | null, nowMs: number): Awaitable<void>
+  unassign(taskId: string, agentId: string, nowMs: number): Awaitable<void>
+  cancelTask(taskId: string, reason: string | null, nowMs: number): Awaitable<TaskRow>
+  requeueTask(taskId: string, stage: string | null, nowMs: number): Awaitable<TaskRow>
+
+  /** Reaps expired leases first (so a claim sees work they freed), then leases the best task, or null. */
+  claim(req: ClaimRequest, nowMs: number): Awaitable<{ claim: Claim | null; reaped: number }>
+  /** A fresh token for a run's lease; the previous one stops working (a replayed claim). */
+  rotateToken(runId: string): Awaitable<string>
+  /** Gives a running lease back without counting an attempt; false if the run no longer runs. */
+  release(runId: string, reason: string, nowMs: number): Awaitable<boolean>
+  /** Extends a live lease; returns its new expiry. */
+  heartbeat(lease: LeaseProof, ttlMs: number | null, nowMs: number): Awaitable<number>
+  appendEvent(lease: LeaseProof, kind: string, data: unknown, nowMs: number): Awaitable<number>
+  transition(lease: LeaseProof, req: TransitionRequest, nowMs: number): Awaitable<TransitionResult>
+  fail(lease: LeaseProof, error: string, usage: unknown, nowMs: number): Awaitable<void>
+  /** Expired leases become stale runs and count as failed attempts; returns how many. */
+  expireDue(nowMs: number): Awaitable<number>
+
+  createArtifact(artifact: NewArtifact, nowMs: number): Awaitable<string>
+  putEntry(namespace: string, key: string, valueJson: string, nowMs: number): Awaitable<void>
+  deleteEntry(namespace: string, key: string): Awaitable<void>
+  deleteNamespace(namespace: string): Awaitable<void>
+  ingestSpans(stored: 'json' | 'protobuf', contentType: string, decoded: DecodedSpans, nowMs: number): Awaitable<number>
+  storeBlob(contentType: string, blob: Buffer, nowMs: number): Awaitable<number>
+
+  /** Forgets an Idempotency-Key answer whose change was undone (a claim whose lease was given back). */
+  forgetAnswer(key: IdempotencyKey): Awaitable<void>
+  /** Forgets answers older than 24 h; returns how many. */
+  sweepAnswers(nowMs: number): Awaitable<number>
+}
+
+/** Reads: committed data only. */
+export interface Reads {
+  pipeline(id: string): Promise<PipelineRow | undefined>
+  pipelines(): Promise<PipelineRow[]>
+  compiledPipeline(id: string): Promise<CompiledPipeline | undefined>
+  task(id: string): Promise<TaskRow | undefined>
+  /** limit + 1 rows in (created_at_ms, id) order after the cursor; the extra one only says there is more. */
+  tasks(filter: TaskFilter): Promise<TaskRow[]>
+  dependencies(taskId: string): Promise<DependencyView[]>
+  assignments(taskId: string): Promise<AssignmentRow[]>
+  run(id: string): Promise<RunRow | undefined>
+  latestRun(taskId: string): Promise<RunRow | undefined>
+  /** limit + 1 runs of a task in attempt order after attempt `after`. */
+  runs(taskId: string, after: number, limit: number): Promise<RunRow[]>
+  /** limit + 1 events of a run after event id `after`. */
+  events(runId: string, after: number, limit: number): Promise<EventRow[]>
+  artifacts(filter: ArtifactFilter): Promise<ArtifactRow[]>
+  entry(namespace: string, key: string): Promise<EntryRow | undefined>
+  /** Entries in key byte order after `afterKey`, at most `limit` rows. */
+  entries(namespace: string, afterKey: string | null, limit: number): Promise<EntryRow[]>
+  search(search: Search): Promise<HitRow[]>
+  spans(filter: SpanFilter): Promise<SpanRow[]>
+  spanCountOfRun(runId: string): Promise<number>
+  queue(nowMs: number, nearExpiryMs: number, stuckMs: number): Promise<RoleQueueStats[]>
+  health(nowMs: number): Promise<HealthCounts>
+  claimants(role: string, nowMs: number): Promise<Claimants>
+}
+
+/** What `Driver.write` records under an Idempotency-Key, in the transaction of the change. */
+export type Recording<T> = {
+  key: IdempotencyKey | null
+  /** SHA-256 of the request body: the same key with another body is 409 idempotency_conflict. */
+  requestHash: Buffer
+  /** The answer to a change's result (pure: it is what is recorded and sent). */
+  answer(result: T): Answer
+  /** The body to keep for replays, or null to keep nothing (default: the whole body of any 2xx). */
+  recordBody?(answer: Answer): string | null
+  /** Turns a recorded answer into the replayed one, inside the transaction (claims rotate the token). */
+  replay?(stored: Answer, changes: Changes): Awaitable<Answer>
+}
+
+/** An answer as recorded and replayed: a status and its JSON text (null for 204). */
+export type Answer = { status: number; body: string | null }
+
+export interface Driver {
+  readonly kind: 'sqlite' | 'postgres'
+  readonly reads: Reads
+  /**
+   * Runs `change` (one call of one Changes method) in one transaction with the request's Idempotency-Key
+   * record: a recorded answer for the same key and body is replayed instead, another body is 409. Only 2xx
+   * answers are recorded; a failed change keeps nothing.
+   */
+  write<T>(change: (changes: Changes) => Awaitable<T>, recording: Recording<T>): Promise<Answer>
+  /** Background work (reaper, sweeps): runs now, or returns null to skip this turn if storage is busy. */
+  tryWrite<T>(change: (changes: Changes) => Awaitable<T>): Promise<T> | null
+  /** Resolves once writes already answered are visible to reads. */
+  settled(): Promise<void>
+  /**
+   * While a change that had to wait for storage runs: the time it arrived (see the SQLite writer), else
+   * null. The app's clock answers with it.
+   */
+  lateChangeTime(): number | null
+  /** Work may have become claimable by another process's write (PostgreSQL NOTIFY); local writes poke directly. */
+  onRemoteWrite(listener: () => void): void
+  close(): Promise<void>
+}
