@@ -1,9 +1,7 @@
 import { createServerAdapter } from '@whatwg-node/server'
-import type { Db } from './store/sqlite/db.ts'
 import type { Clock } from './clock.ts'
 import type { Log } from './log.ts'
-import { createStore, type Store } from './store/sqlite/index.ts'
-import { createWriter, DEFAULT_LOCK_TIMEOUT_MS } from './store/sqlite/writer.ts'
+import type { Driver } from './store/driver.ts'
 import { createCommit, type Commit } from './http/commit.ts'
 import { createRouter, type ServerContext } from './http/router.ts'
 import type { Route } from './http/route.ts'
@@ -26,24 +24,18 @@ export type AppConfig = {
   token: string | null
   maxBodyBytes: number
   version: string
-  /** How long a write waits for a lock another process holds before it answers 503 storage_busy. */
-  lockTimeoutMs: number
   /** Every client presented a certificate the TLS layer checked (mTLS); only reported, the handshake enforces it. */
   mtls: boolean
 }
 
-export const DEFAULT_CONFIG: AppConfig = {
-  token: null, maxBodyBytes: 1024 * 1024, version: VERSION, lockTimeoutMs: DEFAULT_LOCK_TIMEOUT_MS, mtls: false,
-}
+export const DEFAULT_CONFIG: AppConfig = { token: null, maxBodyBytes: 1024 * 1024, version: VERSION, mtls: false }
 
-/** What every handler gets: the stores, the clock, the configuration and the one way to commit a change. */
+/** What every handler gets: the driver, the clock, the configuration and the one way to commit a change. */
 export type App = {
-  store: Store
+  driver: Driver
   clock: Clock
   config: AppConfig
   commit: Commit
-  /** Resolves when no write is waiting for its commit (reads answer only with committed data). */
-  settled(): Promise<void>
   waiters: Waiters
   log: Log
 }
@@ -55,31 +47,22 @@ export const ROUTES: Route[] = [
 
 const IDEMPOTENCY_SWEEP_MS = 60 * 60 * 1000
 
-export function createApp(options: { db: Db; clock: Clock; log: Log; config?: Partial<AppConfig>; autoReap?: boolean }) {
-  const { db, log } = options
+export function createApp(options: { driver: Driver; clock: Clock; log: Log; config?: Partial<AppConfig>; autoReap?: boolean }) {
+  const { driver, log } = options
   const config = { ...DEFAULT_CONFIG, ...options.config }
-  // The store tells the waiters when clock-bound work comes due; the waiters ask the store what is claimable.
-  const store = createStore(db, (atMs) => waiters.wakeAt(atMs))
-  const writer = createWriter(db, {
-    clock: options.clock,
-    lockTimeoutMs: config.lockTimeoutMs,
-    onAbort: () => store.pipelines.forgetCompiled(),
-  })
-  // A change that waited for another process's lock runs as of its arrival (see Writer.lateChangeTime).
-  const clock: Clock = { now: () => writer.lateChangeTime() ?? options.clock.now() }
-  const waiters = createWaiters(clock, (role) => store.leases.claimableBy(role, clock.now()))
-  const commit = createCommit(writer, store.idempotency, clock, waiters.poke)
-  const app: App = { store, clock, config, log, commit, waiters, settled: writer.settled }
+  // A change that had to wait for storage runs as of its arrival (see Driver.lateChangeTime).
+  const clock: Clock = { now: () => driver.lateChangeTime() ?? options.clock.now() }
+  const waiters = createWaiters(clock, (role) => driver.reads.claimants(role, clock.now()))
+  driver.watch({ eligibleAt: (atMs) => waiters.wakeAt(atMs), remoteWrite: () => waiters.poke() })
+  const commit = createCommit(driver, waiters.poke)
+  const app: App = { driver, clock, config, log, commit, waiters }
   const router = createRouter(ROUTES, app)
   const adapter = createServerAdapter<ServerContext>(router.handle)
 
-  // Background writes skip their turn while another process holds the lock.
-  const sweep = () => writer.tryRun(() => store.idempotency.sweepExpired(clock.now()))?.catch((err) => log.error('idempotency sweep failed', err))
+  // Background writes skip their turn while storage is busy.
+  const sweep = () => driver.tryWrite((c) => c.sweepAnswers(clock.now()))?.catch((err) => log.error('idempotency sweep failed', err))
   const sweepTimer = setInterval(sweep, IDEMPOTENCY_SWEEP_MS).unref()
-  const reaper = createReaper({
-    writer, store, clock, log,
-    onReaped: () => waiters.poke(),
-  })
+  const reaper = createReaper({ driver, clock, log, onReaped: () => waiters.poke() })
   if (options.autoReap !== false) reaper.start()
 
   return {
@@ -88,7 +71,7 @@ export function createApp(options: { db: Db; clock: Clock; log: Log; config?: Pa
     handler: adapter,
     sweepIdempotency: sweep,
     reaper,
-    /** Stops timers and answers every waiting claim 204; the caller closes the server and the database. */
+    /** Stops timers and answers every waiting claim 204; the caller closes the server and the driver. */
     close(): void {
       clearInterval(sweepTimer)
       reaper.stop()

@@ -1,17 +1,16 @@
-import type { Writer } from './store/sqlite/writer.ts'
-import type { Store } from './store/sqlite/index.ts'
+import type { Driver } from './store/driver.ts'
 import type { Clock } from './clock.ts'
 import type { Log } from './log.ts'
 
 export const REAPER_PERIOD_MS = 500
 
 /** Expires leases whose time ran out. tick() is callable from tests; start() runs it every 500 ms. */
-export function createReaper(deps: { writer: Writer; store: Store; clock: Clock; log: Log; onReaped(): void }) {
+export function createReaper(deps: { driver: Driver; clock: Clock; log: Log; onReaped(): void }) {
   let timer: NodeJS.Timeout | undefined
   const reaper = {
-    /** Reaps what is due; skips the turn (0) while another process holds the write lock. */
+    /** Reaps what is due; skips the turn (0) while storage is busy (another process holds SQLite's lock). */
     async tick(): Promise<number> {
-      const reaped = (await deps.writer.tryRun(() => deps.store.outcomes.expireDue(deps.clock.now()))) ?? 0
+      const reaped = (await deps.driver.tryWrite((c) => c.expireDue(deps.clock.now()))) ?? 0
       if (reaped > 0) deps.onReaped()
       return reaped
     },

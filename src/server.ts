@@ -3,6 +3,8 @@ import { systemClock } from './clock.ts'
 import { parseCli, UsageError, USAGE } from './cli.ts'
 import { closeDb, isFile, openDb } from './store/sqlite/db.ts'
 import { lockDatabaseFile } from './store/sqlite/server-lock.ts'
+import { createSqliteDriver } from './store/sqlite/driver.ts'
+import { DEFAULT_LOCK_TIMEOUT_MS } from './store/sqlite/writer.ts'
 import { stderrLog as log } from './log.ts'
 import { VERSION } from './version.ts'
 import { createListener } from './listener.ts'
@@ -35,7 +37,8 @@ function main(): void {
     process.exit(2)
   }
   const db = openDb(opts.db, opts.durability)
-  const docket = createApp({ db, clock: systemClock, log, config: { token: opts.token, maxBodyBytes: opts.maxBodyBytes, mtls } })
+  const driver = createSqliteDriver(db, { clock: systemClock, lockTimeoutMs: DEFAULT_LOCK_TIMEOUT_MS })
+  const docket = createApp({ driver, clock: systemClock, log, config: { token: opts.token, maxBodyBytes: opts.maxBodyBytes, mtls } })
 
   const server = createListener(opts, docket.handler)
   answerClientErrors(server)

@@ -23,3 +23,18 @@ export function validationError(details: Detail[], message = 'Request validation
 export function errorJson(code: string, message: string, details?: Detail[]): string {
   return JSON.stringify({ error: details ? { code, message, details } : { code, message } })
 }
+
+/**
+ * One item of a task create failed: it answers as its cause does; a bulk create names the item (see
+ * atItem in the tasks routes).
+ */
+export class TaskItemError extends AppError {
+  readonly index: number
+  readonly cause: AppError
+
+  constructor(index: number, cause: AppError) {
+    super(cause.code, cause.status, cause.message, cause.details, cause.headers)
+    this.index = index
+    this.cause = cause
+  }
+}

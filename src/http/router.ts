@@ -6,7 +6,6 @@ import { AppError } from '../domain/errors.ts'
 import { errorJson } from '../domain/errors.ts'
 import { secretsEqual } from '../domain/token.ts'
 import { readBody } from './body.ts'
-import { storageFailure } from '../store/sqlite/failures.ts'
 import { decodeComponent, idempotencyKeyOf, parseQuery } from './validate.ts'
 import type { BinaryReply, Reply } from './reply.ts'
 
@@ -112,7 +111,7 @@ export function createRouter(routes: Route[], app: App) {
     }
     const reply = await route.handle(input, app)
     // A read may have seen writes of a batch that is not committed yet: answer after that commit.
-    if (method === 'GET') await app.settled()
+    if (method === 'GET') await app.driver.settled()
     return reply
   }
 
@@ -149,9 +148,8 @@ export function unauthorized(message = 'Missing or invalid Authorization header'
 }
 
 function errorReply(err: unknown, app: App): Reply {
-  const known = err instanceof AppError ? err : storageFailure(err)
-  if (known !== null) {
-    return { status: known.status, body: errorJson(known.code, known.message, known.details), headers: known.headers }
+  if (err instanceof AppError) {
+    return { status: err.status, body: errorJson(err.code, err.message, err.details), headers: err.headers }
   }
   app.log.error('unhandled error', err)
   return { status: 500, body: errorJson('internal_error', 'Internal server error') }

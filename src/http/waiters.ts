@@ -1,6 +1,7 @@
 import type { Reply } from './reply.ts'
 import type { Clock } from '../clock.ts'
 import { noContent } from './reply.ts'
+import type { Claimants } from '../store/driver.ts'
 
 // setTimeout holds at most 2^31-1 ms; a later wake time re-arms when this one fires.
 const MAX_TIMER_MS = 2 ** 31 - 1
@@ -24,7 +25,7 @@ type Waiter = {
  * Nothing polls the database: a poke retries the claim of the longest-waiting agent of each role, then
  * the next, until one finds nothing.
  */
-export function createWaiters(clock: Clock, claimableBy: (role: string) => { anyone: boolean; agents: Set<string> }) {
+export function createWaiters(clock: Clock, claimantsOf: (role: string) => Promise<Claimants>) {
   const queues = new Map<string, Waiter[]>()
   // One drain at a time: two would attempt the same waiter, and both claims could commit.
   let isDraining = false
@@ -53,7 +54,7 @@ export function createWaiters(clock: Clock, claimableBy: (role: string) => { any
         isPoked = false
         for (const [role, queue] of [...queues]) {
           // Who may still find work once a waiter found none: everyone, only some agents, or nobody.
-          let eligible: { anyone: boolean; agents: Set<string> } | null = null
+          let eligible: Claimants | null = null
           let i = 0
           while (i < queue.length) {
             const w = queue[i]
@@ -77,12 +78,21 @@ export function createWaiters(clock: Clock, claimableBy: (role: string) => { any
               w.settle({ reply })
               continue
             }
+            // A commit since this pass began may have made work claimable for the waiters already passed
+            // over: the next pass starts again from the longest-waiting one.
+            if (isPoked) break
             // Nothing for this agent. Nothing claimable for the role at all: nobody behind it gets anything
             // either. Only tasks assigned to others: only those agents need to try. Otherwise (this claim's
             // own per_state limits held it back) the next waiter may take the work.
-            eligible = claimableBy(role)
-            if (!eligible.anyone && eligible.agents.size === 0) break
-            i = queue.indexOf(w) + 1
+            const at = queue.indexOf(w)
+            try {
+              eligible = await claimantsOf(role)
+            } catch {
+              break // storage busy: the next poke tries again
+            }
+            if ((!eligible.anyone && eligible.agents.size === 0) || isPoked) break
+            // The waiter may have left (its deadline) while the claimants were read.
+            i = queue[at] === w ? at + 1 : at
           }
         }
       }

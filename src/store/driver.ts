@@ -2,6 +2,7 @@
 // transaction), async at this boundary. Nothing above src/store/ names SQLite or PostgreSQL; a driver owns
 // its SQL. The model is River's riverdriver (one interface, a driver per database, one test suite for all).
 import type { CompiledPipeline } from '../domain/pipeline.ts'
+import type { LeaseProof } from '../domain/lease.ts'
 import type { DecodedSpans } from '../otlp/span.ts'
 import type {
   ArtifactFilter, ArtifactRow, AssignmentRow, Claim, ClaimRequest, DependencyView, EntryRow, EventRow, HitRow,
@@ -12,8 +13,11 @@ import type {
 /** SQLite's changes run synchronously inside its group-committed writer; PostgreSQL's are async. */
 export type Awaitable<T> = T | Promise<T>
 
-/** A lease as its request proves it: the run it names and the SHA-256 of the bearer token. */
-export type LeaseProof = { runId: string; tokenHash: Buffer }
+/** `f` of an Awaitable, staying synchronous when it is (a SQLite change must not yield). */
+export function mapAwaitable<T, U>(value: Awaitable<T>, f: (t: T) => U): Awaitable<U> {
+  return value instanceof Promise ? value.then(f) : f(value)
+}
+
 
 /** Stage counts and live leases for /health: read from counters and indexes, never a scan of tasks. */
 export type HealthCounts = { tasks_by_stage: Array<{ stage: string; count: number }>; active_leases: number }
@@ -42,8 +46,11 @@ export interface Changes {
   claim(req: ClaimRequest, nowMs: number): Awaitable<{ claim: Claim | null; reaped: number }>
   /** A fresh token for a run's lease; the previous one stops working (a replayed claim). */
   rotateToken(runId: string): Awaitable<string>
-  /** Gives a running lease back without counting an attempt; false if the run no longer runs. */
-  release(runId: string, reason: string, nowMs: number): Awaitable<boolean>
+  /**
+   * Gives a running lease back without counting an attempt (false if the run no longer runs), and forgets
+   * the Idempotency-Key answer of the claim that took it, so a retry with that key claims afresh.
+   */
+  release(runId: string, reason: string, claimKey: IdempotencyKey | null, nowMs: number): Awaitable<boolean>
   /** Extends a live lease; returns its new expiry. */
   heartbeat(lease: LeaseProof, ttlMs: number | null, nowMs: number): Awaitable<number>
   appendEvent(lease: LeaseProof, kind: string, data: unknown, nowMs: number): Awaitable<number>
@@ -59,8 +66,6 @@ export interface Changes {
   ingestSpans(stored: 'json' | 'protobuf', contentType: string, decoded: DecodedSpans, nowMs: number): Awaitable<number>
   storeBlob(contentType: string, blob: Buffer, nowMs: number): Awaitable<number>
 
-  /** Forgets an Idempotency-Key answer whose change was undone (a claim whose lease was given back). */
-  forgetAnswer(key: IdempotencyKey): Awaitable<void>
   /** Forgets answers older than 24 h; returns how many. */
   sweepAnswers(nowMs: number): Awaitable<number>
 }
@@ -106,6 +111,13 @@ export type Recording<T> = {
   replay?(stored: Answer, changes: Changes): Awaitable<Answer>
 }
 
+export type WakeListener = {
+  /** Work becomes claimable by the clock at `atMs` (not_before_ms, a retry delay). */
+  eligibleAt(atMs: number): void
+  /** Another process wrote (PostgreSQL NOTIFY); this process's own commits poke the waiters directly. */
+  remoteWrite(): void
+}
+
 /** An answer as recorded and replayed: a status and its JSON text (null for 204). */
 export type Answer = { status: number; body: string | null }
 
@@ -127,7 +139,7 @@ export interface Driver {
    * null. The app's clock answers with it.
    */
   lateChangeTime(): number | null
-  /** Work may have become claimable by another process's write (PostgreSQL NOTIFY); local writes poke directly. */
-  onRemoteWrite(listener: () => void): void
+  /** The long-poll waiters listen for work that becomes claimable other than by this process's commits. */
+  watch(listener: WakeListener): void
   close(): Promise<void>
 }

@@ -6,6 +6,8 @@ import type { AddressInfo } from 'node:net'
 import { createApp, type AppConfig } from '../../src/app.ts'
 import { manualClock, systemClock, type ManualClock } from '../../src/clock.ts'
 import { closeDb, openDb, type Db } from '../../src/store/sqlite/db.ts'
+import { createSqliteDriver } from '../../src/store/sqlite/driver.ts'
+import { DEFAULT_LOCK_TIMEOUT_MS } from '../../src/store/sqlite/writer.ts'
 import { silentLog } from '../../src/log.ts'
 import { answerClientErrors } from '../../src/http/client-error.ts'
 
@@ -22,12 +24,13 @@ export type TestServer = {
 }
 
 /** A real Docket on an ephemeral port over a temp SQLite file, with a manual clock. */
-export async function startServer(config: Partial<AppConfig> = {}, options: { realTime?: boolean } = {}): Promise<TestServer> {
+export async function startServer(config: Partial<AppConfig> = {}, options: { realTime?: boolean; lockTimeoutMs?: number } = {}): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'docket-test-'))
   const db = openDb(join(dir, 'docket.db'))
   // Long-poll tests need time to pass by itself; everything else moves a manual clock.
   const clock: ManualClock = options.realTime ? { ...systemClock, advance: () => {}, set: () => {} } : manualClock()
-  const docket = createApp({ db, clock, log: silentLog, config, autoReap: false })
+  const driver = createSqliteDriver(db, { clock, lockTimeoutMs: options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS })
+  const docket = createApp({ driver, clock, log: silentLog, config, autoReap: false })
   const server: Server = createServer(docket.handler)
   answerClientErrors(server)
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))

@@ -12,7 +12,7 @@ const LOCK_TIMEOUT_MS = 600
 
 type Ctx = { s: TestServer }
 const test = suite<Ctx>('write lock held by another process', {} as Ctx)
-test.before(async (ctx) => { ctx.s = await startServer({ lockTimeoutMs: LOCK_TIMEOUT_MS }) })
+test.before(async (ctx) => { ctx.s = await startServer({}, { lockTimeoutMs: LOCK_TIMEOUT_MS }) })
 test.after(async (ctx) => ctx.s.close())
 
 function holdWriteLock(s: TestServer) {

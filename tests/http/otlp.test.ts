@@ -165,14 +165,14 @@ test('a batch of 10,000 spans is accepted in one request', async ({ s }) => {
   const spans = Array.from({ length: 10_000 }, () => readableSpan({ resource: { 'docket.run_id': runId } }))
   const res = await post(s, protobufOf(spans), { ...PROTO, accept: 'application/json' })
   assert.is(res.json.accepted_spans, 10_000)
-  assert.is(s.docket.app.store.spans.spanCountOfRun(runId), 10_000)
+  assert.is(await s.docket.app.driver.reads.spanCountOfRun(runId), 10_000)
 })
 
 test('spanCountOfRun counts the spans that name a run, and 0 for a run without spans', async ({ s }) => {
   const runId = unique('run')
   await post(s, protobufOf([readableSpan({ attributes: { 'docket.run_id': runId } }), readableSpan({ resource: { 'docket.run_id': runId } })]), PROTO)
-  assert.is(s.docket.app.store.spans.spanCountOfRun(runId), 2)
-  assert.is(s.docket.app.store.spans.spanCountOfRun(unique('run')), 0)
+  assert.is(await s.docket.app.driver.reads.spanCountOfRun(runId), 2)
+  assert.is(await s.docket.app.driver.reads.spanCountOfRun(unique('run')), 0)
 })
 
 /** google.rpc.Status { int32 code = 1; string message = 2 }, as far as these tests need it. */
@@ -360,7 +360,7 @@ test('an Idempotency-Key replay of a protobuf export answers protobuf and stores
   const first = await post(s, body, headers)
   const again = await post(s, body, headers)
   assert.equal([first.status, again.status, again.type], [200, 200, 'application/x-protobuf'])
-  assert.is(s.docket.app.store.spans.spanCountOfRun(runId), 1)
+  assert.is(await s.docket.app.driver.reads.spanCountOfRun(runId), 1)
 })
 
 test.run()

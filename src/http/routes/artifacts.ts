@@ -25,12 +25,12 @@ function artifactJson(a: ArtifactRow): string {
 export const artifactRoutes: Route[] = [
   post('/artifacts', (input, app) => {
     const req = body(CreateArtifact, input.body)
-    return app.commit(input, () => json(201, { id: app.store.artifacts.create(req, app.clock.now()) }))
+    return app.commit(input, (c) => c.createArtifact(req, app.clock.now()), (id) => json(201, { id }))
   }),
 
-  get('/artifacts', (input, app) => {
+  get('/artifacts', async (input, app) => {
     const limit = queryLimit(input.query, 100)
-    const rows = app.store.artifacts.list({
+    const rows = await app.driver.reads.artifacts({
       taskId: input.query.task_id,
       runId: input.query.run_id,
       after: parseTimeCursor(input.query.cursor),

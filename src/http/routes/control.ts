@@ -12,27 +12,21 @@ const NoFields = v.object({})
 export const controlRoutes: Route[] = [
   post('/tasks/:id/cancel', (input, app) => {
     const req = optionalBody(Cancel, input.body)
-    return app.commit(input, () => {
-      const task = app.store.tasks.require(input.params.id)
-      return rawJson(200, taskJson(app.store.outcomes.cancel(task, req.reason ?? null, app.clock.now())))
-    })
+    return app.commit(input, (c) => c.cancelTask(input.params.id, req.reason ?? null, app.clock.now()), (task) => rawJson(200, taskJson(task)))
   }),
 
   post('/tasks/:id/requeue', (input, app) => {
     const req = optionalBody(Requeue, input.body)
-    return app.commit(input, () => {
-      const task = app.store.tasks.require(input.params.id)
-      return rawJson(200, taskJson(app.store.outcomes.requeue(task, req.stage ?? null, app.clock.now())))
-    })
+    return app.commit(input, (c) => c.requeueTask(input.params.id, req.stage ?? null, app.clock.now()), (task) => rawJson(200, taskJson(task)))
   }),
 
   post('/pipelines/:id/pause', (input, app) => {
     optionalBody(NoFields, input.body)
-    return app.commit(input, () => rawJson(200, pipelineJson(app.store.pipelines.setPaused(input.params.id, true))))
+    return app.commit(input, (c) => c.setPaused(input.params.id, true), (p) => rawJson(200, pipelineJson(p)))
   }),
 
   post('/pipelines/:id/resume', (input, app) => {
     optionalBody(NoFields, input.body)
-    return app.commit(input, () => rawJson(200, pipelineJson(app.store.pipelines.setPaused(input.params.id, false))))
+    return app.commit(input, (c) => c.setPaused(input.params.id, false), (p) => rawJson(200, pipelineJson(p)))
   }),
 ]

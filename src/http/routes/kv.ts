@@ -50,7 +50,7 @@ function decodeCursor(text: string): string {
 
 export const kvRoutes: Route[] = [
   // A literal path: the router never takes it for GET or DELETE /store/:ns of a namespace named "search".
-  get('/store/search', (input, app) => {
+  get('/store/search', async (input, app) => {
     const { q, namespace, filter_path: path, filter_value: value } = input.query
     if (q === undefined) throw new AppError('missing_param', 400, "Query parameter 'q' is required")
     const match = ftsQuery(q)
@@ -60,7 +60,7 @@ export const kvRoutes: Route[] = [
       throw validationError([{ path: 'query.filter_path', message: 'not a JSON path such as $.status, $.tags[0] or $."a key"' }])
     }
     const filter = path === undefined ? undefined : { path, text: value, json: value === undefined ? null : filterJson(value) }
-    const hits = app.store.kv.search({ match, namespace, filter, limit })
+    const hits = await app.driver.reads.search({ match, namespace, filter, limit })
     return rawJson(200, `[${hits.map(hitJson).join(',')}]`)
   }),
 
@@ -69,41 +69,34 @@ export const kvRoutes: Route[] = [
     if (ns === RESERVED_NAMESPACE) throw new AppError('reserved_namespace', 400, '"search" is a reserved namespace name')
     const { value } = body(PutBody, input.body)
     const valueJson = s(value)
-    return app.commit(input, () => {
-      app.store.kv.put(ns, key, valueJson, app.clock.now())
-      return noContent()
-    })
+    return app.commit(input, (c) => c.putEntry(ns, key, valueJson, app.clock.now()), noContent)
   }),
 
-  get('/store/:ns/:key', (input, app) => {
+  get('/store/:ns/:key', async (input, app) => {
     const { ns, key } = names(input)
-    return rawJson(200, entryJson(app.store.kv.get(ns, key)))
+    const entry = await app.driver.reads.entry(ns, key)
+    if (entry === undefined) throw new AppError('not_found', 404, 'Key not found')
+    return rawJson(200, entryJson(entry))
   }),
 
-  get('/store/:ns', (input, app) => {
+  get('/store/:ns', async (input, app) => {
     const { ns } = names(input)
-    const { kv } = app.store
+    const { reads } = app.driver
     if (input.query.limit === undefined && input.query.cursor === undefined) {
-      return rawJson(200, `[${kv.list(ns, null, PLAIN_LIST_CAP).map(entryJson).join(',')}]`)
+      return rawJson(200, `[${(await reads.entries(ns, null, PLAIN_LIST_CAP)).map(entryJson).join(',')}]`)
     }
     const limit = queryLimit(input.query, 100)
     const after = input.query.cursor === undefined ? null : decodeCursor(input.query.cursor)
-    return rawJson(200, pageJson(kv.list(ns, after, limit + 1), limit, entryJson, (e) => encodeCursor(e.key)))
+    return rawJson(200, pageJson(await reads.entries(ns, after, limit + 1), limit, entryJson, (e) => encodeCursor(e.key)))
   }),
 
   del('/store/:ns/:key', (input, app) => {
     const { ns, key } = names(input)
-    return app.commit(input, () => {
-      app.store.kv.remove(ns, key)
-      return noContent()
-    })
+    return app.commit(input, (c) => c.deleteEntry(ns, key), noContent)
   }),
 
   del('/store/:ns', (input, app) => {
     const { ns } = names(input)
-    return app.commit(input, () => {
-      app.store.kv.removeNamespace(ns)
-      return noContent()
-    })
+    return app.commit(input, (c) => c.deleteNamespace(ns), noContent)
   }),
 ]

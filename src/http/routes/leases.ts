@@ -3,9 +3,9 @@ import { post, withAccess, type Input, type Route } from '../route.ts'
 import { body, Name, optionalBody } from '../validate.ts'
 import { json, noContent, rawJson, type Reply } from '../reply.ts'
 import { runJson, taskJson } from '../render.ts'
-import { currentRun, runOfLeaseToken } from '../lease-auth.ts'
-import { requireLiveLease } from '../../store/sqlite/leases.ts'
+import { leaseProofOf } from '../lease-auth.ts'
 import type { Claim } from '../../store/types.ts'
+import { mapAwaitable } from '../../store/driver.ts'
 import { idempotencyTuple, type CommitOptions } from '../commit.ts'
 import type { App } from '../../app.ts'
 
@@ -45,14 +45,11 @@ export const leaseRoutes: Route[] = [
     let reaped = 0
     let leaseId = ''
     const attempt = async () => {
-      const reply = await app.commit(input, (): Reply => {
-        const now = app.clock.now()
-        // Lazily reap, so a claim never waits on the reaper's period to see work an expired lease freed.
-        reaped = app.store.outcomes.expireDue(now)
-        const claim = app.store.leases.claimNext(claimRequest, now)
-        if (claim === null) return noContent()
-        leaseId = claim.run.id
-        return rawJson(200, claimJson(claim))
+      const reply = await app.commit(input, (c) => c.claim(claimRequest, app.clock.now()), (result): Reply => {
+        reaped = result.reaped
+        if (result.claim === null) return noContent()
+        leaseId = result.claim.run.id
+        return rawJson(200, claimJson(result.claim))
       }, claimOptions)
       // Reaping frees work for others (a claim's own commit wakes nobody).
       if (reaped > 0) app.waiters.poke()
@@ -64,9 +61,9 @@ export const leaseRoutes: Route[] = [
       wakesWaiters: false,
       // Plaintext tokens are never stored: a replay answers with the same lease and a fresh token.
       recordBody: (reply) => reply.status === 200 ? withToken(reply.body!, '') : null,
-      replay: (stored) => {
+      replay: (stored, c) => {
         leaseId = JSON.parse(stored.body!).run.id
-        return rawJson(200, withToken(stored.body!, app.store.leases.rotateToken(leaseId)))
+        return mapAwaitable(c.rotateToken(leaseId), (token) => rawJson(200, withToken(stored.body!, token)))
       },
     }
     const waitMs = req.wait_ms ?? 0
@@ -78,30 +75,23 @@ export const leaseRoutes: Route[] = [
     return app.waiters.wait(claimRequest.role, claimRequest.agentId, waitMs, input.signal, attempt)
   }),
 
-  withAccess(post('/leases/:id/heartbeat', (input, app) => {
-    const run = runOfLeaseToken(input, app, input.params.id, 'Missing or invalid Authorization header', 'Lease not found')
+  withAccess(post('/leases/:id/heartbeat', async (input, app) => {
+    const lease = await leaseProofOf(input, app, input.params.id, 'Missing or invalid Authorization header', 'Lease not found')
     const req = optionalBody(HeartbeatBody, input.body)
-    return app.commit(input, () => {
-      const now = app.clock.now()
-      const current = currentRun(app, run, 'Lease not found')
-      requireLiveLease(current, now, 'Lease not found')
-      return json(200, { expires_at_ms: app.store.leases.heartbeat(current, req.lease_ttl_ms ?? current.lease_ttl_ms, now) })
-    })
+    return app.commit(input, (c) => c.heartbeat(lease, req.lease_ttl_ms ?? null, app.clock.now()),
+      (expires) => json(200, { expires_at_ms: expires }))
   }), 'lease'),
 ]
 
 /**
  * Ends the lease of a claim whose client went away before its answer could be sent: the run is `released`,
  * no attempt is counted, and the task is claimable again at once (the commit wakes the other waiters). The
- * claim's Idempotency-Key record goes too, so a retry with that key claims afresh.
+ * claim's Idempotency-Key answer goes too, so a retry with that key claims afresh.
  */
 async function giveBack(input: Input, app: App, leaseId: string): Promise<Reply> {
+  const claimKey = input.idempotencyKey === null ? null : idempotencyTuple(input, input.idempotencyKey)
   try {
-    await app.commit({ ...input, idempotencyKey: null }, () => {
-      app.store.outcomes.release(leaseId, 'client_gone', app.clock.now())
-      if (input.idempotencyKey !== null) app.store.idempotency.forget(idempotencyTuple(input, input.idempotencyKey))
-      return noContent()
-    })
+    await app.commit({ ...input, idempotencyKey: null }, (c) => c.release(leaseId, 'client_gone', claimKey, app.clock.now()), noContent)
   } catch (err) {
     app.log.error(`could not give back lease ${leaseId} of a client that went away; it ends with its TTL`, err)
   }

@@ -7,11 +7,10 @@ import { authMode } from '../../domain/auth.ts'
 const OPENAPI = JSON.stringify(JSON.parse(readFileSync(new URL('../../../openapi.json', import.meta.url), 'utf8')))
 
 export const metaRoutes: Route[] = [
-  withAccess(get('/health', (_input, app) => json(200, {
+  withAccess(get('/health', async (_input, app) => json(200, {
     status: 'ok',
     version: app.config.version,
-    tasks_by_stage: app.store.health.tasksByStage(),
-    active_leases: app.store.health.activeLeases(app.clock.now()),
+    ...await app.driver.reads.health(app.clock.now()),
     auth: authMode(app.config.token, app.config.mtls),
   })), 'public'),
   withAccess(get('/openapi.json', () => rawJson(200, OPENAPI)), 'public'),

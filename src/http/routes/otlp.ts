@@ -27,23 +27,18 @@ type IngestAnswer = {
  */
 const ingest: Handler = async (input, app) => {
   const decoded = await decodeRequest(input.body ?? Buffer.alloc(0), input.headers, app.config.maxBodyBytes)
-  const reply = await app.commit(input, () => {
-    const { spans } = app.store
-    const now = app.clock.now()
-    if (decoded.stored === 'blob') {
-      const answer: IngestAnswer = { batch_id: spans.storeBlob(decoded.contentType, decoded.blob, now), accepted_spans: 0, stored: 'blob' }
+  const reply = decoded.stored === 'blob'
+    ? await app.commit(input, (c) => c.storeBlob(decoded.contentType, decoded.blob, app.clock.now()), (batchId) => {
+      const answer: IngestAnswer = { batch_id: batchId, accepted_spans: 0, stored: 'blob' }
       if (decoded.invalid !== null) answer.invalid = decoded.invalid
       return json(200, answer)
-    }
-    const { result } = decoded
-    const answer: IngestAnswer = {
-      batch_id: spans.ingest(decoded.stored, decoded.contentType, result, now),
-      accepted_spans: result.spans.length,
-      stored: decoded.stored,
-    }
-    if (result.rejected > 0) answer.partialSuccess = { rejectedSpans: String(result.rejected), errorMessage: result.rejectReason ?? '' }
-    return json(200, answer)
-  })
+    })
+    : await app.commit(input, (c) => c.ingestSpans(decoded.stored, decoded.contentType, decoded.result, app.clock.now()), (batchId) => {
+      const { result } = decoded
+      const answer: IngestAnswer = { batch_id: batchId, accepted_spans: result.spans.length, stored: decoded.stored }
+      if (result.rejected > 0) answer.partialSuccess = { rejectedSpans: String(result.rejected), errorMessage: result.rejectReason ?? '' }
+      return json(200, answer)
+    })
   if (decoded.stored === 'json' || reply.status !== 200) return reply
   const answer = JSON.parse(reply.body!) as IngestAnswer
   if (answer.invalid !== undefined) {
@@ -77,13 +72,13 @@ function spanJson(r: SpanRow): string {
     `"trace_state":${s(r.trace_state)},"flags":${r.flags},"events":${r.events_json ?? '[]'},"links":${r.links_json ?? '[]'}}`
 }
 
-function listSpans(query: Record<string, string>, app: Parameters<Handler>[1]): Reply {
+async function listSpans(query: Record<string, string>, app: Parameters<Handler>[1]): Promise<Reply> {
   const limit = queryLimit(query, 100)
   const traceId = query.trace_id
   if (traceId !== undefined && !TRACE_ID.test(traceId)) {
     throw validationError([{ path: 'query.trace_id', message: 'must be 32 hexadecimal characters' }])
   }
-  const rows = app.store.spans.list({
+  const rows = await app.driver.reads.spans({
     runId: query.run_id,
     taskId: query.task_id,
     traceId: traceId === undefined ? undefined : Buffer.from(traceId, 'hex'),

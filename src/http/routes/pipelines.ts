@@ -15,14 +15,13 @@ export const pipelineRoutes: Route[] = [
     const issues = definitionIssues(definition)
     if (issues.length > 0) throw validationError(issues, 'Pipeline definition validation failed')
     const compiled = compilePipeline(definition)
-    return app.commit(input, () =>
-      json(201, { id: app.store.pipelines.create(req.name, req.definition, compiled, app.clock.now()) }))
+    return app.commit(input, (c) => c.createPipeline(req.name, req.definition, compiled, app.clock.now()), (id) => json(201, { id }))
   }),
 
-  get('/pipelines', (_input, app) => rawJson(200, `[${app.store.pipelines.list().map(pipelineJson).join(',')}]`)),
+  get('/pipelines', async (_input, app) => rawJson(200, `[${(await app.driver.reads.pipelines()).map(pipelineJson).join(',')}]`)),
 
-  get('/pipelines/:id', (input, app) => {
-    const pipeline = app.store.pipelines.get(input.params.id)
+  get('/pipelines/:id', async (input, app) => {
+    const pipeline = await app.driver.reads.pipeline(input.params.id)
     if (pipeline === undefined) throw new AppError('not_found', 404, 'Pipeline not found')
     return rawJson(200, pipelineJson(pipeline))
   }),

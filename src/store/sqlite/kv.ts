@@ -1,5 +1,4 @@
 import type { Db } from './db.ts'
-import { AppError } from '../../domain/errors.ts'
 import type { EntryRow, HitRow, Search } from '../types.ts'
 
 export type KvStore = ReturnType<typeof createKvStore>
@@ -107,10 +106,8 @@ export function createKvStore(db: Db) {
       upsert.run({ ns, key, value_json: valueJson, now: nowMs })
     },
 
-    get(ns: string, key: string): EntryRow {
-      const row = byKey.get(ns, key)
-      if (row === undefined) throw new AppError('not_found', 404, 'Key not found')
-      return row
+    get(ns: string, key: string): EntryRow | undefined {
+      return byKey.get(ns, key)
     },
 
     /** Entries in key (byte) order after `afterKey`; at most `limit`. */

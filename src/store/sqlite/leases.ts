@@ -1,5 +1,4 @@
 import type { Db } from './db.ts'
-import { AppError } from '../../domain/errors.ts'
 import { newId } from '../../domain/ids.ts'
 import { issueLeaseToken } from '../../domain/token.ts'
 import type { Claim, ClaimRequest, RunRow, TaskRow } from '../types.ts'
@@ -109,11 +108,4 @@ function ranksBefore(a: TaskRow, b: TaskRow): boolean {
   if (a.priority !== b.priority) return a.priority > b.priority
   if (a.created_at_ms !== b.created_at_ms) return a.created_at_ms < b.created_at_ms
   return a.id < b.id
-}
-
-/** The lease of `run` must be live: canceled → 409, released → 404, expired but not yet reaped → 410. */
-export function requireLiveLease(run: RunRow, nowMs: number, releasedMessage = 'No active lease for this run'): void {
-  if (run.status === 'canceled') throw new AppError('conflict', 409, 'Run was canceled')
-  if (run.lease_expires_at_ms === null) throw new AppError('not_found', 404, releasedMessage)
-  if (run.lease_expires_at_ms <= nowMs) throw new AppError('expired', 410, 'Lease expired')
 }

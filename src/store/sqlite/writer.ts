@@ -1,6 +1,7 @@
 import type { Db } from './db.ts'
 import type { Clock } from '../../clock.ts'
-import { isBusy, storageBusy } from './failures.ts'
+import { isBusy } from './failures.ts'
+import { storageBusy } from '../failures.ts'
 
 /**
  * Commits state changes. Each change runs synchronously in its own SAVEPOINT inside a shared
