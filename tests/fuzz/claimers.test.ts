@@ -3,6 +3,7 @@ import * as assert from 'uvu/assert'
 import { startServer, type TestServer } from '../helpers/server.ts'
 import { bearer, expectStatus, unique } from '../helpers/fixtures.ts'
 import { assertConsistent } from '../helpers/invariants.ts'
+import { prng } from '../helpers/random.ts'
 
 type Ctx = { s: TestServer }
 const test = suite<Ctx>('64 concurrent claimers', {} as Ctx)
@@ -15,17 +16,6 @@ const TASKS_PER_ROLE = 25
 const MAX_ATTEMPTS = 3
 const TTL_MS = 1000
 const SEED = Number(process.env.FUZZ_SEED ?? 20240601)
-
-/** mulberry32: a reproducible schedule; FUZZ_SEED picks another one. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = Math.imul(a ^ (a >>> 15), 1 | a)
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 // Answers an agent may get once its lease ran out under it: expired, reaped, or no longer running.
 const LOST_LEASE = new Set([404, 409, 410])

@@ -5,6 +5,7 @@ import * as assert from 'uvu/assert'
 import { startServer, type TestServer } from '../helpers/server.ts'
 import { claim, createTask, expectStatus, singleStage, unique } from '../helpers/fixtures.ts'
 import { claimClient, holdClaimAnswers, tick, waitersReach } from '../helpers/long-poll.ts'
+import { prng } from '../helpers/random.ts'
 
 type Ctx = { s: TestServer }
 const test = suite<Ctx>('long-poll delivery', {} as Ctx)
@@ -19,6 +20,19 @@ async function until(condition: () => boolean, timeoutMs = 3000): Promise<void> 
   const end = performance.now() + timeoutMs
   while (!condition() && performance.now() < end) await tick(2)
   assert.ok(condition(), 'condition not reached in time')
+}
+
+/** A claim (no wait) whose client goes away while its lease is committed; resolves once it was given back. */
+async function claimAndGo(s: TestServer, taskId: string, body: string, headers: Record<string, string> = {}): Promise<void> {
+  const gate = holdClaimAnswers(s)
+  const abort = new AbortController()
+  const gone = fetch(`${s.url}/leases/claim`, { method: 'POST', body, headers, signal: abort.signal }).catch(() => null)
+  await until(() => gate.held() === 1)
+  abort.abort()
+  await gone
+  await tick(20) // the server hears of the disconnect
+  gate.open()
+  await until(() => runsOfTask(s, taskId)[0]?.status === 'released')
 }
 
 test('many commits in one turn wake each waiter once: 40 waiters, 40 concurrent creates, 6 rounds', async ({ s }) => {
@@ -83,17 +97,7 @@ test('a client gone while its lease is committed gets nothing; the lease is give
 test('a claim without wait_ms whose client is gone before its answer gives the lease back', async ({ s }) => {
   const { pipelineId, role } = await singleStage(s)
   const taskId = await createTask(s, pipelineId)
-  const gate = holdClaimAnswers(s)
-  const abort = new AbortController()
-  const gone = fetch(`${s.url}/leases/claim`, {
-    method: 'POST', body: JSON.stringify({ agent_id: 'gone', agent_role: role }), signal: abort.signal,
-  }).catch(() => null)
-  await until(() => gate.held() === 1)
-  abort.abort()
-  await gone
-  await tick(20)
-  gate.open()
-  await until(() => runsOfTask(s, taskId)[0]?.status === 'released')
+  await claimAndGo(s, taskId, JSON.stringify({ agent_id: 'gone', agent_role: role }))
   const lease = (await claim(s, role))!
   assert.is(lease.task.id, taskId)
   assert.is(lease.run.attempt, 2)
@@ -102,17 +106,9 @@ test('a claim without wait_ms whose client is gone before its answer gives the l
 test('a released claim sent with an Idempotency-Key is not replayed: a retry with the key claims afresh', async ({ s }) => {
   const { pipelineId, role } = await singleStage(s)
   const taskId = await createTask(s, pipelineId)
-  const gate = holdClaimAnswers(s)
-  const abort = new AbortController()
   const body = JSON.stringify({ agent_id: 'retrier', agent_role: role })
   const headers = { 'idempotency-key': unique('key') }
-  const gone = fetch(`${s.url}/leases/claim`, { method: 'POST', body, headers, signal: abort.signal }).catch(() => null)
-  await until(() => gate.held() === 1)
-  abort.abort()
-  await gone
-  await tick(20)
-  gate.open()
-  await until(() => runsOfTask(s, taskId)[0]?.status === 'released')
+  await claimAndGo(s, taskId, body, headers)
   const retry = expectStatus(await s.request('POST', '/leases/claim', body, headers), 200).body
   assert.is(retry.task.id, taskId)
   assert.is(retry.run.attempt, 2)
@@ -140,17 +136,6 @@ test('shutdown answers waiting claims 204 but a claim whose lease is being commi
     await s.close()
   }
 })
-
-/** mulberry32, so FUZZ_SEED reproduces a run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = Math.imul(a ^ (a >>> 15), 1 | a)
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 test('randomized: deadlines, single and bulk creates race; every live lease was delivered and no task is lost', async ({ s }) => {
   const random = prng(Number(process.env.FUZZ_SEED ?? 1313))
