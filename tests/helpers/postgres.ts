@@ -23,6 +23,7 @@ import { join, dirname } from 'node:path'
 import { promisify } from 'node:util'
 import { createRequire } from 'node:module'
 import pg from 'pg'
+import { migrate } from '../../src/store/postgres/migrate.ts'
 
 const run = promisify(execFile)
 
@@ -281,4 +282,25 @@ export function sharedCluster(): Promise<Cluster> {
 /** A new empty database on the shared cluster: its URL. */
 export async function freshDatabase(): Promise<string> {
   return (await sharedCluster()).createDatabase()
+}
+
+let template: Promise<string> | undefined
+
+/**
+ * A new database with schema.postgres.sql applied: a copy of a template migrated once per run (copying is
+ * ~20 ms; migrating, ~200 ms).
+ */
+export async function migratedDatabase(): Promise<string> {
+  const cluster = await sharedCluster()
+  template ??= (async () => {
+    const url = await cluster.createDatabase()
+    const pool = new pg.Pool({ connectionString: url, max: 1 })
+    try {
+      await migrate(pool)
+    } finally {
+      await pool.end() // CREATE DATABASE … TEMPLATE needs the template to have no sessions
+    }
+    return new URL(url).pathname.slice(1)
+  })()
+  return cluster.createDatabase({ template: await template })
 }
