@@ -23,7 +23,8 @@ export function pgTarget(url: string): PgTarget {
   }
   const port = u.port === '' ? 5432 : Number(u.port)
   const decode = (s: string) => { try { return decodeURIComponent(s) } catch { return s } }
-  const host = u.searchParams.get('host') ?? (decode(u.hostname) || 'localhost')
+  // An IPv6 hostname comes bracketed ([::1]); node-postgres connects to the bare address.
+  const host = u.searchParams.get('host') ?? (decode(u.hostname).replace(/^\[(.*)\]$/, '$1') || 'localhost')
   const database = decode(u.pathname.replace(/^\//, '')) || decode(u.username) || 'postgres'
   return { host, port, database }
 }
