@@ -60,35 +60,39 @@ type Owner = { uid?: number; gid?: number }
 export async function startCluster(settings: Record<string, string> = TEST_SETTINGS): Promise<Cluster> {
   const root = mkdtempSync(join(tmpdir(), 'docket-pg-'))
   const watchdog = startWatchdog(root)
+  let server: Postmaster | undefined
   try {
     const owner = await postgresOwner()
     if (owner.uid !== undefined) chownSync(root, owner.uid, owner.gid!)
     const bin = await binaries(owner)
     const password = randomBytes(12).toString('hex')
     await initdb(bin, root, password, owner)
-    const server = await startPostmaster(bin, root, settings, owner)
-    const url = (db: string) => `postgres://${SUPERUSER}:${password}@127.0.0.1:${server.port}/${db}`
+    server = await startPostmaster(bin, root, settings, owner)
+    const { child, port, log } = server
+    const stopServer = server.stop
+    const url = (db: string) => `postgres://${SUPERUSER}:${password}@127.0.0.1:${port}/${db}`
     // The admin session is kept for CREATE DATABASE, and must not keep the event loop alive while idle
     // (else 'beforeExit' never comes): its socket is ref'd only while a call of ours is waiting on it.
     const socket = new Socket()
     const admin = new pg.Client({ connectionString: url('postgres'), stream: () => socket })
     admin.on('error', () => {}) // a fast shutdown ends this session; stop() ends it first anyway
+    let waiting = 0
     const busy = async <T>(work: () => Promise<T>): Promise<T> => {
-      socket.ref()
+      if (waiting++ === 0) socket.ref()
       try {
         return await work()
       } finally {
-        socket.unref()
+        if (--waiting === 0) socket.unref()
       }
     }
     await busy(() => admin.connect())
     let created = 0
     let stopped: Promise<void> | undefined
-    const onExit = () => { try { process.kill(server.child.pid!, 'SIGINT') } catch { /* already gone */ } }
+    const onExit = () => { try { process.kill(child.pid!, 'SIGINT') } catch { /* already gone */ } }
     process.on('exit', onExit)
     return {
-      port: server.port,
-      pid: server.child.pid!,
+      port,
+      pid: child.pid!,
       dir: root,
       url,
       async createDatabase(options = {}) {
@@ -97,12 +101,12 @@ export async function startCluster(settings: Record<string, string> = TEST_SETTI
         await busy(() => admin.query(`CREATE DATABASE ${admin.escapeIdentifier(name)}${template}`))
         return url(name)
       },
-      log: server.log,
+      log,
       stop() {
         stopped ??= (async () => {
           process.off('exit', onExit)
           await busy(() => admin.end()).catch(() => {})
-          await server.stop()
+          await stopServer()
           rmSync(root, { recursive: true, force: true })
           watchdog.standDown()
         })()
@@ -110,6 +114,7 @@ export async function startCluster(settings: Record<string, string> = TEST_SETTI
       },
     }
   } catch (err) {
+    await server?.stop()
     rmSync(root, { recursive: true, force: true })
     watchdog.standDown()
     throw err
