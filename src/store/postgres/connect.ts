@@ -74,12 +74,12 @@ export function createClient(url: string, connectTimeoutMs?: number): pg.Client 
 export function createPool(url: string, options: PoolOptions): pg.Pool {
   const onError = options.onError ?? (() => {})
   const pool = new pg.Pool({ ...clientConfig(url, options.connectTimeoutMs), max: options.size, Client: DocketClient as unknown as new () => pg.ClientBase })
-  // An idle client whose connection drops (the server restarts, an admin ends the backend) is reported on the
-  // pool; unhandled, that 'error' event would end the process.
-  pool.on('error', onError)
-  // pg-pool listens on a client only while it is idle: one checked out but between queries (inside a
-  // transaction, awaiting) would otherwise throw the same error unhandled. The query in flight, or the next
-  // one, still fails, and its caller sees that.
+  // A client whose connection drops (the server restarts, an admin ends the backend) emits 'error'; unhandled,
+  // that would end the process. pg-pool listens on a client only while it is idle (and re-emits on the pool):
+  // one checked out but between queries (inside a transaction, awaiting) has no listener. So every client gets
+  // one for its whole life, which reports each error once; the pool's re-emit is only acknowledged. A query
+  // in flight, or the next one, still fails, and its caller sees that.
+  pool.on('error', () => {})
   pool.on('connect', (client) => client.on('error', onError))
   return pool
 }
