@@ -1,11 +1,25 @@
 import { parseArgs } from 'node:util'
 import type { Durability } from './store/sqlite/db.ts'
 import { loadTls, TlsConfigError, type TlsFiles, type TlsPaths } from './tls.ts'
+import { describePgTarget, isPostgresUrl, pgTarget, type PgTarget } from './store/postgres/url.ts'
+
+/** Which storage driver `--db` selects: a postgres:// or postgresql:// URL is PostgreSQL, anything else a SQLite path. */
+export type DriverChoice =
+  | { kind: 'sqlite'; path: string }
+  | { kind: 'postgres'; url: string; target: PgTarget; poolSize: number }
+
+// Connections one node keeps to PostgreSQL. Long-poll waiters hold none (they wait in memory; LISTEN has its
+// own session), so a pool this size serves many agents. The cap keeps a node's share of the server's
+// max_connections (100 by default) sane: N nodes need N × (pool + 1) connections.
+export const PG_POOL_DEFAULT = 10
+export const PG_POOL_MAX = 200
 
 export type ServerOptions = {
   host: string
   port: number
+  /** --db as given (a path or a URL with its password: log describeDriver(driver), never this). */
   db: string
+  driver: DriverChoice
   token: string | null
   maxBodyBytes: number
   /** Whole request (headers and body) must arrive within this; a slow client gets 408 and is closed. */
@@ -22,7 +36,9 @@ export type Parsed = { kind: 'run'; options: ServerOptions } | { kind: 'help' } 
 export const USAGE = `Usage: npm start -- [options]
   --host H                 address to bind (default 127.0.0.1; env DOCKET_HOST)
   --port N                 port, 0..65535 (default 7700; env DOCKET_PORT)
-  --db PATH                SQLite file (default ./docket.db; env DOCKET_DB)
+  --db PATH|URL            SQLite file (default ./docket.db), or postgres://user:pass@host:port/db to use
+                           PostgreSQL 14+ (postgresql:// too; env DOCKET_DB)
+  --pg-pool N              PostgreSQL connections of this node, 1..${PG_POOL_MAX} (default ${PG_POOL_DEFAULT})
   --token T                API token required on every route but /health and the OpenAPI paths (env DOCKET_TOKEN)
   --max-body-bytes N       request body limit in bytes, decompressed included (default 1048576)
   --request-timeout-ms N   time to receive a whole request, 1000..3600000 (default 30000)
@@ -50,6 +66,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): Parsed {
         host: { type: 'string' },
         port: { type: 'string' },
         db: { type: 'string' },
+        'pg-pool': { type: 'string' },
         token: { type: 'string' },
         'max-body-bytes': { type: 'string' },
         'request-timeout-ms': { type: 'string' },
@@ -77,10 +94,12 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): Parsed {
   if (token === '') throw new UsageError('--token must not be empty')
   const requestTimeoutMs = integer('--request-timeout-ms', values['request-timeout-ms'] ?? '30000', 1000, 3_600_000)
   const headersTimeoutMs = integer('--headers-timeout-ms', values['headers-timeout-ms'] ?? String(Math.min(10_000, requestTimeoutMs)), 1000, requestTimeoutMs)
+  const db = values.db ?? env.DOCKET_DB ?? './docket.db'
   const options: ServerOptions = {
     host,
     port,
-    db: values.db ?? env.DOCKET_DB ?? './docket.db',
+    db,
+    driver: chooseDriver(db, values['pg-pool']),
     token,
     maxBodyBytes: integer('--max-body-bytes', values['max-body-bytes'] ?? '1048576', 1024, 1024 ** 3),
     requestTimeoutMs,
@@ -99,6 +118,26 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): Parsed {
     throw new UsageError(`refusing to listen on ${host} without an API token: pass --token (or DOCKET_TOKEN), --tls-client-ca, or --insecure`)
   }
   return { kind: 'run', options }
+}
+
+function chooseDriver(db: string, pgPool: string | undefined): DriverChoice {
+  if (!isPostgresUrl(db)) {
+    if (pgPool !== undefined) throw new UsageError('--pg-pool applies to a PostgreSQL --db (postgres://…) only')
+    return { kind: 'sqlite', path: db }
+  }
+  let target: PgTarget
+  try {
+    target = pgTarget(db)
+  } catch (err) {
+    throw new UsageError(`--db: ${(err as Error).message}`) // the message holds none of the URL (its password)
+  }
+  return { kind: 'postgres', url: db, target, poolSize: integer('--pg-pool', pgPool ?? String(PG_POOL_DEFAULT), 1, PG_POOL_MAX) }
+}
+
+/** The database for the startup line: driver, and for PostgreSQL host, port and database (never the password). */
+export function describeDriver(driver: DriverChoice): string {
+  if (driver.kind === 'sqlite') return `SQLite ${driver.path}`
+  return `PostgreSQL ${describePgTarget(driver.target)} (pool ${driver.poolSize})`
 }
 
 function readTls(paths: TlsPaths): TlsFiles | null {

@@ -1,0 +1,333 @@
+-- Docket's PostgreSQL schema: the same tables as schema.sql (the SQLite driver's), so both drivers give the
+-- same answers. Each "-- @migration N: what" block moves a database from version N-1 to N;
+-- src/store/postgres/migrate.ts applies the blocks a database lacks at every start, each in its own
+-- transaction under one advisory lock, and records them in docket_migrations, so nodes that start together
+-- migrate once. Never edit a block that has shipped: append a new one.
+--
+-- PostgreSQL 14 or newer. The newest thing used is 14's SQL-standard function body (BEGIN ATOMIC): parsed
+-- once, at CREATE time, so no session setting (standard_conforming_strings) can change how its literals
+-- read later. Older features: generated columns (12), sha256() (11), identity columns (10), regexp
+-- lookbehind (9.6), phraseto_tsquery (9.6), SKIP LOCKED (9.5).
+--
+-- Conventions, and why:
+-- - Times are bigint epoch milliseconds, as the clock gives them (SQL never reads now()).
+-- - Every text column that is compared, ordered or paged on is COLLATE "C": byte order, as SQLite's BINARY,
+--   so lists, cursors and tie-breaks come out in the same order whatever the server's default collation.
+-- - Text holds no U+0000 (PostgreSQL cannot store it). The driver maps every string it binds, and back every
+--   text it reads, in one place (src/store/postgres/text.ts): U+0000 → U+0001 U+0001, U+0001 → U+0001 U+0002.
+--   The map is injective and keeps byte order, so equality, UNIQUE, ORDER BY and cursors behave as on the
+--   original strings; both characters are separators to to_tsvector, as NUL is to FTS5.
+-- - JSON is text: the JSON.stringify output the driver was given, echoed back byte for byte. Not jsonb (it
+--   reorders keys, drops duplicates and rejects \u0000) and not json (its operators fail on \u0000 too). A
+--   query that looks inside a value goes through docket_json() (migration 3), which maps \u0000 and \u0001
+--   escapes the way text.ts maps the characters.
+-- - Booleans are boolean where SQLite has 0/1; hashes and OTLP ids are bytea.
+-- - Serial ids (events, spans, store, ...) are identity columns BY DEFAULT, so a copy from SQLite keeps them.
+--   They are handed out in insert order, not commit order: two nodes' inserts can commit out of id order.
+
+-- @migration 1: pipelines, tasks, runs with their lease, events, dependencies, assignments, artifacts, idempotency
+
+-- SHA-256 of a text's UTF-8 bytes, for UNIQUE keys over text too long for a btree entry (~2.7 KB). convert_to
+-- is only STABLE (a conversion could change), which a generated column refuses; from a UTF8 database to
+-- UTF8 it is the identity, and the driver refuses any other encoding (connect.ts), hence IMMUTABLE.
+CREATE FUNCTION docket_sha256(t text) RETURNS bytea LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+  RETURN sha256(convert_to(t, 'UTF8'));
+
+CREATE TABLE pipelines (
+  id              text COLLATE "C" PRIMARY KEY,
+  name            text COLLATE "C" NOT NULL UNIQUE,
+  definition_json text NOT NULL,
+  paused          boolean NOT NULL DEFAULT false,
+  created_at_ms   bigint NOT NULL
+);
+
+-- Derived from each definition at create time (pipelines are immutable): the stages an agent role claims
+-- from. Terminal stages are never listed, so they are never claimable. The primary key leads with the role:
+-- it is the claim's first lookup.
+CREATE TABLE stage_roles (
+  agent_role  text COLLATE "C" NOT NULL,
+  pipeline_id text COLLATE "C" NOT NULL REFERENCES pipelines (id),
+  stage       text COLLATE "C" NOT NULL,
+  PRIMARY KEY (agent_role, pipeline_id, stage)
+);
+
+CREATE TABLE tasks (
+  id                  text COLLATE "C" PRIMARY KEY,
+  pipeline_id         text COLLATE "C" NOT NULL REFERENCES pipelines (id),
+  stage               text COLLATE "C" NOT NULL,
+  title               text NOT NULL,
+  description         text NOT NULL,
+  priority            bigint NOT NULL,
+  metadata_json       text NOT NULL,
+  task_version        bigint NOT NULL,
+  next_eligible_at_ms bigint NOT NULL,
+  max_attempts        bigint,
+  retry_delay_ms      bigint NOT NULL,
+  dead_letter_stage   text COLLATE "C",
+  dead_letter_reason  text CHECK (dead_letter_reason IN ('max_attempts_exceeded', 'canceled')),
+  failed_attempts     bigint NOT NULL DEFAULT 0, -- failed and stale runs since creation or the last requeue
+  open_dependencies   bigint NOT NULL DEFAULT 0, -- upstream tasks whose stage is not terminal
+  assignee            text COLLATE "C",          -- agent of the one active assignment, if any
+  active_run_id       text COLLATE "C",          -- run holding the lease, while one does
+  created_at_ms       bigint NOT NULL,
+  updated_at_ms       bigint NOT NULL
+);
+
+-- The claim plan: one ordered index search per (pipeline, stage) of a role, LIMIT 1 FOR UPDATE SKIP LOCKED
+-- (src/store/postgres/claim.ts). Tasks that are dead-lettered, leased or waiting on dependencies are not in
+-- it at all, so however many of them sit in front, a claim never reads them; a row locked by another
+-- claimer is stepped over in index order. tests/drivers/postgres/claim-plan.test.ts holds the plan to it.
+CREATE INDEX tasks_claimable ON tasks (pipeline_id, stage, priority DESC, created_at_ms, id)
+  WHERE dead_letter_reason IS NULL AND active_run_id IS NULL AND open_dependencies = 0;
+-- GET /tasks pages in (created_at_ms, id) order, optionally filtered by stage or pipeline.
+CREATE INDEX tasks_by_created ON tasks (created_at_ms, id);
+CREATE INDEX tasks_by_stage ON tasks (stage, created_at_ms, id);
+CREATE INDEX tasks_by_pipeline ON tasks (pipeline_id, created_at_ms, id);
+CREATE INDEX tasks_dead_lettered ON tasks (dead_letter_reason) WHERE dead_letter_reason IS NOT NULL;
+-- Tasks whose run holds the lease (a handful per stage: as many as agents at work). The claim counts a
+-- stage's live leases through it for per-stage limits; joined from runs instead, a planner with stale
+-- statistics read every task of the stage to find them.
+CREATE INDEX tasks_held ON tasks (pipeline_id, stage) WHERE active_run_id IS NOT NULL;
+
+-- Task counts by stage for /health, kept by triggers so that /health never scans tasks. Each stage's count
+-- is spread over 16 rows, one picked by the writing backend: a single row per stage would be locked by every
+-- task insert until its commit, serializing all creates of a stage across every node. /health sums them.
+CREATE TABLE stage_counts (
+  stage text COLLATE "C" NOT NULL,
+  shard smallint NOT NULL CHECK (shard BETWEEN 0 AND 15),
+  count bigint NOT NULL,
+  PRIMARY KEY (stage, shard)
+);
+
+CREATE FUNCTION docket_count_stage(stage_name text, delta bigint) RETURNS void LANGUAGE sql BEGIN ATOMIC
+  INSERT INTO stage_counts (stage, shard, count) VALUES (stage_name, pg_backend_pid() % 16, delta)
+    ON CONFLICT (stage, shard) DO UPDATE SET count = stage_counts.count + excluded.count;
+END;
+
+-- Inserts are counted once per statement (a bulk create is one upsert per stage, not one per task).
+CREATE FUNCTION tasks_count_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO stage_counts (stage, shard, count)
+    SELECT stage, pg_backend_pid() % 16, count(*) FROM inserted GROUP BY stage ORDER BY stage
+    ON CONFLICT (stage, shard) DO UPDATE SET count = stage_counts.count + excluded.count;
+  RETURN NULL;
+END
+$$;
+
+-- Moves row by row: a transition table cannot go with UPDATE OF stage, and without the column list every
+-- claim and heartbeat would run this. Both rows of a move in one order (by stage), so two moves in
+-- opposite directions cannot deadlock on them.
+CREATE FUNCTION tasks_count_moved() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF old.stage < new.stage THEN
+    PERFORM docket_count_stage(old.stage, -1);
+    PERFORM docket_count_stage(new.stage, 1);
+  ELSE
+    PERFORM docket_count_stage(new.stage, 1);
+    PERFORM docket_count_stage(old.stage, -1);
+  END IF;
+  RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER tasks_count_insert AFTER INSERT ON tasks REFERENCING NEW TABLE AS inserted
+  FOR EACH STATEMENT EXECUTE FUNCTION tasks_count_inserted();
+CREATE TRIGGER tasks_count_move AFTER UPDATE OF stage ON tasks
+  FOR EACH ROW WHEN (old.stage IS DISTINCT FROM new.stage) EXECUTE FUNCTION tasks_count_moved();
+
+-- A run is one attempt at a task by one agent; its lease lives on the same row (a run has at most one
+-- lease in its life, so the lease is named by the run's id). lease_expires_at_ms is NULL once released.
+CREATE TABLE runs (
+  id                  text COLLATE "C" PRIMARY KEY,
+  task_id             text COLLATE "C" NOT NULL REFERENCES tasks (id),
+  attempt             bigint NOT NULL,
+  status              text NOT NULL CHECK (status IN ('running', 'completed', 'failed', 'stale', 'canceled', 'released')),
+  agent_id            text COLLATE "C" NOT NULL,
+  agent_role          text COLLATE "C" NOT NULL,
+  started_at_ms       bigint NOT NULL,
+  ended_at_ms         bigint,
+  usage_json          text NOT NULL DEFAULT '{}',
+  error_text          text,
+  lease_token_hash    bytea NOT NULL,
+  lease_ttl_ms        bigint NOT NULL,
+  lease_expires_at_ms bigint,
+  last_heartbeat_ms   bigint,
+  UNIQUE (task_id, attempt)
+);
+
+-- Live leases only: the reaper's "expired" probe, /health's active count, per-stage concurrency.
+CREATE INDEX runs_live_leases ON runs (lease_expires_at_ms) WHERE lease_expires_at_ms IS NOT NULL;
+
+CREATE TABLE events (
+  id        bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+  run_id    text COLLATE "C" NOT NULL REFERENCES runs (id),
+  ts_ms     bigint NOT NULL,
+  kind      text NOT NULL,
+  data_json text NOT NULL
+);
+
+CREATE INDEX events_by_run ON events (run_id, id);
+
+-- seq is creation order, which the lists report (SQLite's rowid).
+CREATE TABLE task_dependencies (
+  seq                bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+  task_id            text COLLATE "C" NOT NULL REFERENCES tasks (id),
+  depends_on_task_id text COLLATE "C" NOT NULL REFERENCES tasks (id),
+  created_at_ms      bigint NOT NULL,
+  UNIQUE (task_id, depends_on_task_id)
+);
+
+CREATE INDEX task_dependents ON task_dependencies (depends_on_task_id);
+
+CREATE TABLE task_assignments (
+  seq           bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+  task_id       text COLLATE "C" NOT NULL REFERENCES tasks (id),
+  agent_id      text COLLATE "C" NOT NULL,
+  assigned_by   text,
+  active        boolean NOT NULL,
+  created_at_ms bigint NOT NULL,
+  updated_at_ms bigint NOT NULL,
+  UNIQUE (task_id, agent_id)
+);
+
+CREATE TABLE artifacts (
+  id            text COLLATE "C" PRIMARY KEY,
+  task_id       text COLLATE "C" REFERENCES tasks (id),
+  run_id        text COLLATE "C" REFERENCES runs (id),
+  created_at_ms bigint NOT NULL,
+  kind          text NOT NULL,
+  uri           text NOT NULL,
+  sha256        text,
+  size_bytes    bigint,
+  meta_json     text NOT NULL
+);
+
+CREATE INDEX artifacts_by_created ON artifacts (created_at_ms, id);
+CREATE INDEX artifacts_by_task ON artifacts (task_id, created_at_ms, id) WHERE task_id IS NOT NULL;
+CREATE INDEX artifacts_by_run ON artifacts (run_id, created_at_ms, id) WHERE run_id IS NOT NULL;
+
+-- Answers of write requests sent with an Idempotency-Key, written in the transaction of the change. The
+-- path (as sent, up to the 16 KiB header limit) is keyed by its hash: a btree entry holds at most ~2.7 KB.
+-- The primary key is what makes one key sent to two nodes at once change once (INSERT … ON CONFLICT).
+CREATE TABLE idempotency_keys (
+  key           text COLLATE "C" NOT NULL,
+  method        text COLLATE "C" NOT NULL,
+  path          text NOT NULL,
+  path_hash     bytea NOT NULL GENERATED ALWAYS AS (docket_sha256(path)) STORED,
+  request_hash  bytea NOT NULL,
+  status        integer NOT NULL,
+  body          text,
+  created_at_ms bigint NOT NULL,
+  PRIMARY KEY (key, method, path_hash)
+);
+
+CREATE INDEX idempotency_by_age ON idempotency_keys (created_at_ms);
+
+-- @migration 2: otlp
+
+-- One row per OTLP export request. Decoded requests keep only their spans; a body that could not be decoded
+-- is kept whole in payload_blob (as nullTickets keeps every non-JSON body).
+CREATE TABLE otlp_batches (
+  id             bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+  received_at_ms bigint NOT NULL,
+  content_type   text NOT NULL,
+  stored         text NOT NULL CHECK (stored IN ('json', 'protobuf', 'blob')),
+  accepted_spans bigint NOT NULL,
+  rejected_spans bigint NOT NULL,
+  payload_blob   bytea
+);
+
+-- Resource attributes (often most of a span's bytes: host, process, SDK) are stored once per distinct set,
+-- found by the hash of their text (the text itself can pass a btree entry's ~2.7 KB limit). Two nodes
+-- storing the same set at once meet on the UNIQUE (INSERT … ON CONFLICT DO NOTHING, then read).
+CREATE TABLE otlp_resources (
+  id              bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+  attributes_json text NOT NULL,
+  attributes_hash bytea NOT NULL GENERATED ALWAYS AS (docket_sha256(attributes_json)) STORED UNIQUE
+);
+
+-- Ids are raw bytes (16 / 8), read back as lowercase hex. run_id and task_id are not foreign keys: spans may
+-- arrive before their run, or name one this database never had. Times are nanoseconds (fixed64 ≤ 2^63-1,
+-- so bigint; select them as text: a JavaScript number cannot hold them). flags is a fixed32: bigint.
+CREATE TABLE spans (
+  id                       bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+  batch_id                 bigint NOT NULL REFERENCES otlp_batches (id),
+  trace_id                 bytea NOT NULL,
+  span_id                  bytea NOT NULL,
+  parent_span_id           bytea,
+  trace_state              text,
+  name                     text NOT NULL,
+  kind                     integer NOT NULL,
+  start_time_unix_nano     bigint NOT NULL,
+  end_time_unix_nano       bigint NOT NULL,
+  status_code              integer NOT NULL,
+  status_message           text,
+  flags                    bigint,
+  attributes_json          text NOT NULL,
+  resource_id              bigint NOT NULL REFERENCES otlp_resources (id),
+  scope_name               text,
+  scope_version            text,
+  events_json              text,
+  links_json               text,
+  run_id                   text COLLATE "C",
+  task_id                  text COLLATE "C"
+);
+
+-- GET /spans pages in id (arrival) order, filtered by run, task or trace; span_count counts a run's spans.
+CREATE INDEX spans_by_run ON spans (run_id, id) WHERE run_id IS NOT NULL;
+CREATE INDEX spans_by_task ON spans (task_id, id) WHERE task_id IS NOT NULL;
+CREATE INDEX spans_by_trace ON spans (trace_id, id);
+
+-- @migration 3: store
+
+-- A stored JSON text as json, with its \u0000 and \u0001 escapes mapped as src/store/postgres/text.ts maps
+-- the characters (\u0000 → \u0001\u0001, \u0001 → \u0001\u0002; an escape is one not preceded by an odd
+-- run of backslashes). PostgreSQL's json operators fail on a string holding \u0000; these never do, and what
+-- they return is in the same encoding as every other text column, so a filter compares it with the bound
+-- (mapped) filter_value directly: `docket_json(value_json) #>> path = $1`. JSON.stringify, which wrote every
+-- stored value, writes these two characters only as those escapes.
+CREATE FUNCTION docket_json(doc text) RETURNS json LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE BEGIN ATOMIC
+  SELECT CASE WHEN strpos(doc, '\u000') = 0 THEN doc::json ELSE
+    regexp_replace(regexp_replace(doc,
+      '(?<!\\)((?:\\\\)*)\\u0001', '\1\\u0001\\u0002', 'g'),
+      '(?<!\\)((?:\\\\)*)\\u0000', '\1\\u0001\\u0001', 'g')::json END;
+END;
+
+-- What search sees of a value: its strings and numbers in document order, joined by newlines, as
+-- schema.sql's store_search_text view has them. JSON object keys, true, false and null are left out, so
+-- `q=title` finds the word "title", not every value with a "title" field. Numbers are their JSON text
+-- (SQLite prints a real with 15 significant digits: 0.30000000000000004 is 0.3 there).
+CREATE FUNCTION docket_search_text(value_json text) RETURNS text LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE BEGIN ATOMIC
+  WITH RECURSIVE walk (path, v) AS (
+    SELECT ARRAY[]::bigint[], docket_json(value_json)
+    UNION ALL
+    SELECT w.path || e.ord, e.value FROM walk w CROSS JOIN LATERAL (
+      SELECT a.value, a.ord FROM json_array_elements(CASE WHEN json_typeof(w.v) = 'array' THEN w.v END) WITH ORDINALITY a (value, ord)
+      UNION ALL
+      SELECT o.value, o.ord FROM json_each(CASE WHEN json_typeof(w.v) = 'object' THEN w.v END) WITH ORDINALITY o (key, value, ord)
+    ) e
+  )
+  SELECT string_agg(CASE json_typeof(v) WHEN 'string' THEN v #>> '{}' ELSE v::text END, E'\n' ORDER BY path)
+  FROM walk WHERE json_typeof(v) IN ('string', 'number');
+END;
+
+-- Namespaced key-value entries. UNIQUE (namespace, key) is both the upsert target and the list order (byte
+-- order: COLLATE "C"). `search` is what SQLite's store_fts indexes, one weight per field so that a query can
+-- keep a phrase inside one field, as FTS5's columns do (D namespace, C key, A value); 'simple': no stemming
+-- and no stop words, as unicode61. ts_rank takes equal weights ('{1,1,1,1}') to match bm25(1, 1, 1).
+-- Snippets (ts_headline) read docket_search_text(value_json) again, for the few rows returned.
+CREATE TABLE store (
+  id            bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+  namespace     text COLLATE "C" NOT NULL,
+  key           text COLLATE "C" NOT NULL,
+  value_json    text NOT NULL,
+  created_at_ms bigint NOT NULL,
+  updated_at_ms bigint NOT NULL,
+  search        tsvector NOT NULL GENERATED ALWAYS AS (
+    setweight(to_tsvector('simple', namespace), 'D') ||
+    setweight(to_tsvector('simple', key), 'C') ||
+    setweight(to_tsvector('simple', coalesce(docket_search_text(value_json), '')), 'A')) STORED,
+  UNIQUE (namespace, key)
+);
+
+CREATE INDEX store_search ON store USING gin (search);
