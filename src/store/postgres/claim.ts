@@ -2,9 +2,7 @@
 // the task row locked (FOR UPDATE SKIP LOCKED, so concurrent claimers on any node step over each other's
 // rows instead of waiting), its run inserted, the task marked as held, all committed together.
 import type pg from 'pg'
-import type { TaskRow } from '../tasks.ts'
-import type { RunRow } from '../runs.ts'
-import type { Claim, ClaimRequest } from '../leases.ts'
+import type { Claim, ClaimRequest, RunRow, TaskRow } from '../types.ts'
 import { newId } from '../../domain/ids.ts'
 import { issueLeaseToken } from '../../domain/token.ts'
 

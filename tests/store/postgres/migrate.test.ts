@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert'
 import pg from 'pg'
 import { freshDatabase } from '../../helpers/postgres.ts'
 import { loadMigrations, migrate, schemaVersion } from '../../../src/store/postgres/migrate.ts'
-import { closeDb, openDb } from '../../../src/store/db.ts'
+import { closeDb, openDb } from '../../../src/store/sqlite/db.ts'
 
 const test = suite('postgres migrations')
 const LATEST = loadMigrations().length
