@@ -1,10 +1,7 @@
 import { createApp } from './app.ts'
 import { systemClock } from './clock.ts'
-import { parseCli, UsageError, USAGE } from './cli.ts'
-import { closeDb, isFile, openDb } from './store/sqlite/db.ts'
-import { lockDatabaseFile } from './store/sqlite/server-lock.ts'
-import { createSqliteDriver } from './store/sqlite/driver.ts'
-import { DEFAULT_LOCK_TIMEOUT_MS } from './store/sqlite/writer.ts'
+import { describeDriver, parseCli, UsageError, USAGE } from './cli.ts'
+import { openDriver, StartupError } from './store/open.ts'
 import { stderrLog as log } from './log.ts'
 import { VERSION } from './version.ts'
 import { createListener } from './listener.ts'
@@ -14,7 +11,7 @@ import { answerClientErrors } from './http/client-error.ts'
 const SHUTDOWN_GRACE_MS = 10_000
 const IDLE_SWEEP_MS = 50
 
-function main(): void {
+async function main(): Promise<void> {
   let parsed
   try {
     parsed = parseCli(process.argv.slice(2), process.env)
@@ -28,17 +25,20 @@ function main(): void {
   const opts = parsed.options
 
   log.info(`docket ${VERSION}`)
-  log.info(`database: ${opts.db} (durability ${opts.durability})`)
+  // Never opts.db: a PostgreSQL URL holds its password.
+  const durability = opts.driver.kind === 'sqlite' ? ` (durability ${opts.durability})` : ''
+  log.info(`database: ${describeDriver(opts.driver)}${durability}`)
   const mtls = opts.tls !== null && opts.tls.clientCa !== null
   log.info(`API auth: ${authMode(opts.token, mtls)}`)
-  const serverLock = isFile(opts.db) ? lockDatabaseFile(opts.db) : undefined
-  if (serverLock === null) {
-    log.error(`docket: another Docket server is already serving ${opts.db}: one server per database file`)
-    process.exit(2)
+  let storage
+  try {
+    storage = await openDriver(opts.driver, { clock: systemClock, log, durability: opts.durability })
+  } catch (err) {
+    if (!(err instanceof StartupError)) throw err
+    log.error(`docket: ${err.message}`)
+    process.exit(err.exitCode)
   }
-  const db = openDb(opts.db, opts.durability)
-  const driver = createSqliteDriver(db, { clock: systemClock, lockTimeoutMs: DEFAULT_LOCK_TIMEOUT_MS })
-  const docket = createApp({ driver, clock: systemClock, log, config: { token: opts.token, maxBodyBytes: opts.maxBodyBytes, mtls } })
+  const docket = createApp({ driver: storage.driver, clock: systemClock, log, config: { token: opts.token, maxBodyBytes: opts.maxBodyBytes, mtls } })
 
   const server = createListener(opts, docket.handler)
   answerClientErrors(server)
@@ -66,10 +66,13 @@ function main(): void {
     server.close(() => {
       clearTimeout(force)
       clearInterval(reapIdle)
-      closeDb(db, log.info)
-      serverLock?.release()
-      log.info('stopped')
-      process.exit(0)
+      storage.close().then(() => {
+        log.info('stopped')
+        process.exit(0)
+      }, (err) => {
+        log.error('closing the database failed', err)
+        process.exit(1)
+      })
     })
     server.closeIdleConnections()
   }
@@ -77,4 +80,4 @@ function main(): void {
   process.on('SIGINT', () => shutdown('SIGINT'))
 }
 
-main()
+await main()

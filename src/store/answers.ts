@@ -5,6 +5,9 @@ import { hashesEqual } from '../domain/token.ts'
 import type { Answer, Recording } from './driver.ts'
 import type { IdempotencyRecord } from './types.ts'
 
+/** A recorded answer replays for 24 hours; then it is forgotten (swept) and the key is free again. */
+export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000
+
 /** A recorded answer for this key: replayed when the body is the same, else 409. */
 export function recordedAnswer(stored: IdempotencyRecord, recording: Recording<unknown>): Answer {
   if (!hashesEqual(stored.request_hash, recording.requestHash)) {

@@ -1,7 +1,7 @@
 import type { Db } from './db.ts'
+import { IDEMPOTENCY_TTL_MS } from '../answers.ts'
 import type { IdempotencyKey, IdempotencyRecord } from '../types.ts'
 
-export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000
 
 export type IdempotencyStore = ReturnType<typeof createIdempotencyStore>
 

@@ -1,0 +1,138 @@
+// The PostgreSQL driver: many Docket nodes on one database. Every change runs in its own transaction on a
+// pooled connection; reads run on the pool. Nodes hear of each other's writes through LISTEN/NOTIFY, with a
+// periodic re-check as the backstop (a notification sent while a LISTEN session was down is lost).
+import type pg from 'pg'
+import type { Clock } from '../../clock.ts'
+import type { Log } from '../../log.ts'
+import type { Answer, Awaitable, Changes, Driver, Reads, Recording, WakeListener } from '../driver.ts'
+import { openPool } from './connect.ts'
+import { migrate } from './migrate.ts'
+import { startListener, type Listener } from './listen.ts'
+import { createContext, WAKE_CHANNEL, type TxChanges } from './context.ts'
+import { findAnswer, lockAnswer, saveAnswer, sweepAnswers } from './answers.ts'
+import { isRetryable, pgFailure } from './failures.ts'
+import { answerToRecord, recordedAnswer } from '../answers.ts'
+import { pipelinesChanges, pipelinesReads } from './pipelines.ts'
+import { tasksChanges, tasksReads } from './tasks.ts'
+import { runsChanges, runsReads } from './runs.ts'
+import { artifactsChanges, artifactsReads } from './artifacts.ts'
+import { entriesChanges, entriesReads } from './entries.ts'
+import { spansChanges, spansReads } from './spans.ts'
+import { opsReads } from './ops.ts'
+
+export type PostgresDriverOptions = {
+  url: string
+  poolSize: number
+  clock: Clock
+  log: Log
+  /** How often waiters re-check without a notification (a lost NOTIFY delays work by at most this). */
+  recheckMs?: number
+}
+
+const RECHECK_MS = 2_000
+/** A serialization failure or deadlock is retried this many times before it is answered. */
+const MAX_RETRIES = 3
+
+/** Connects (a clear error within the connect timeout if it cannot), migrates, and starts listening. */
+export async function openPostgresDriver(options: PostgresDriverOptions): Promise<Driver> {
+  const { clock, log } = options
+  const pool = await openPool(options.url, { size: options.poolSize, onError: (err) => log.error('PostgreSQL connection failed', err) })
+  let listener: Listener | undefined
+  try {
+    await migrate(pool)
+    listener = await startListener(options.url, { onError: (err) => log.error('PostgreSQL LISTEN session failed', err) })
+  } catch (err) {
+    await pool.end().catch(() => {})
+    throw err
+  }
+  const ctx = createContext(clock)
+  const txChanges: TxChanges = {
+    ...pipelinesChanges(ctx),
+    ...tasksChanges(ctx),
+    ...runsChanges(ctx),
+    ...artifactsChanges(ctx),
+    ...entriesChanges(ctx),
+    ...spansChanges(ctx),
+    sweepAnswers: (tx, nowMs) => sweepAnswers(tx, nowMs),
+  }
+  const reads: Reads = {
+    ...pipelinesReads(pool, ctx),
+    ...tasksReads(pool, ctx),
+    ...runsReads(pool, ctx),
+    ...artifactsReads(pool, ctx),
+    ...entriesReads(pool, ctx),
+    ...spansReads(pool, ctx),
+    ...opsReads(pool, ctx),
+  }
+
+  /** The Changes of one transaction: every method bound to its client. */
+  function changesOf(tx: pg.PoolClient): Changes {
+    const bound = {} as Record<string, unknown>
+    for (const [name, change] of Object.entries(txChanges)) {
+      bound[name] = (...args: unknown[]) => (change as (tx: pg.PoolClient, ...a: unknown[]) => Promise<unknown>)(tx, ...args)
+    }
+    return bound as unknown as Changes
+  }
+
+  /** One transaction: BEGIN, the work, COMMIT; a serialization failure or deadlock runs it again. */
+  async function inTransaction<T>(work: (tx: pg.PoolClient) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      const tx = await pool.connect().catch((err) => { throw pgFailure(err) ?? err })
+      try {
+        await tx.query('BEGIN')
+        const result = await work(tx)
+        await tx.query('COMMIT')
+        return result
+      } catch (err) {
+        await tx.query('ROLLBACK').catch(() => {})
+        if (attempt < MAX_RETRIES && isRetryable(err)) continue
+        throw pgFailure(err) ?? err
+      } finally {
+        tx.release()
+      }
+    }
+  }
+
+  async function once<T>(tx: pg.PoolClient, change: (c: Changes) => Awaitable<T>, recording: Recording<T>): Promise<Answer> {
+    const { key } = recording
+    const changes = changesOf(tx)
+    if (key === null) return recording.answer(await change(changes))
+    // Two requests with one key, on any nodes, take turns here: the second finds the first's answer.
+    await lockAnswer(tx, key)
+    const stored = await findAnswer(tx, key, clock.now())
+    if (stored !== undefined) {
+      const replayed = recordedAnswer(stored, recording as Recording<unknown>)
+      return recording.replay ? recording.replay(replayed, changes) : replayed
+    }
+    const fresh = recording.answer(await change(changes))
+    const kept = answerToRecord(fresh, recording as Recording<unknown>)
+    if (kept !== null) await saveAnswer(tx, key, recording.requestHash, kept.status, kept.body, clock.now())
+    return fresh
+  }
+
+  const listeners: WakeListener[] = []
+  const recheck = setInterval(() => { for (const l of listeners) l.remoteWrite() }, options.recheckMs ?? RECHECK_MS).unref()
+  await listener.onNotify(WAKE_CHANNEL, (payload) => {
+    // null: the session reconnected and may have missed some; '' : claimable now; else the epoch ms it will be.
+    const atMs = payload === null || payload === '' ? null : Number(payload)
+    for (const l of listeners) {
+      if (atMs === null || !Number.isSafeInteger(atMs)) l.remoteWrite()
+      else l.eligibleAt(atMs)
+    }
+  })
+
+  return {
+    kind: 'postgres',
+    reads,
+    write: (change, recording) => inTransaction((tx) => once(tx, change, recording)),
+    tryWrite: (change) => inTransaction(async (tx) => change(changesOf(tx))),
+    settled: () => Promise.resolve(),
+    lateChangeTime: () => null,
+    watch: (listener) => { listeners.push(listener) },
+    async close() {
+      clearInterval(recheck)
+      await listener!.close()
+      await pool.end()
+    },
+  }
+}
