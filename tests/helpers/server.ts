@@ -4,9 +4,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { AddressInfo } from 'node:net'
 import { createApp, type AppConfig } from '../../src/app.ts'
-import { manualClock, systemClock, type ManualClock } from '../../src/clock.ts'
+import { manualClock, systemClock, type Clock, type ManualClock } from '../../src/clock.ts'
 import { closeDb, openDb, type Db } from '../../src/store/sqlite/db.ts'
 import { createSqliteDriver } from '../../src/store/sqlite/driver.ts'
+import { openPostgresDriver } from '../../src/store/postgres/driver.ts'
+import { migratedDatabase } from './postgres.ts'
+import type { Driver } from '../../src/store/driver.ts'
 import { DEFAULT_LOCK_TIMEOUT_MS } from '../../src/store/sqlite/writer.ts'
 import { silentLog } from '../../src/log.ts'
 import { answerClientErrors } from '../../src/http/client-error.ts'
@@ -23,14 +26,21 @@ export type TestServer = {
   close(): Promise<void>
 }
 
-/** A real Docket on an ephemeral port over a temp SQLite file, with a manual clock. */
+/**
+ * The driver a test server runs on: SQLite by default; DOCKET_TEST_DRIVER=postgres runs the same tests on a
+ * real PostgreSQL (tests/helpers/postgres.ts: one cluster per run, a fresh migrated database per server).
+ */
+export const TEST_DRIVER: Driver['kind'] = process.env.DOCKET_TEST_DRIVER === 'postgres' ? 'postgres' : 'sqlite'
+
+/** A real Docket on an ephemeral port over a temp SQLite file (or a fresh PostgreSQL database), with a manual clock. */
 export async function startServer(config: Partial<AppConfig> = {}, options: { realTime?: boolean; lockTimeoutMs?: number } = {}): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'docket-test-'))
-  const db = openDb(join(dir, 'docket.db'))
   // Long-poll tests need time to pass by itself; everything else moves a manual clock.
   const clock: ManualClock = options.realTime ? { ...systemClock, advance: () => {}, set: () => {} } : manualClock()
-  const driver = createSqliteDriver(db, { clock, lockTimeoutMs: options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS })
-  const docket = createApp({ driver, clock, log: silentLog, config, autoReap: false })
+  const storage = TEST_DRIVER === 'postgres'
+    ? await postgresStorage(clock)
+    : sqliteStorage(join(dir, 'docket.db'), clock, options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS)
+  const docket = createApp({ driver: storage.driver, clock, log: silentLog, config, autoReap: false })
   const server: Server = createServer(docket.handler)
   answerClientErrors(server)
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
@@ -38,7 +48,7 @@ export async function startServer(config: Partial<AppConfig> = {}, options: { re
   return {
     url,
     clock,
-    db,
+    db: storage.db,
     dir,
     docket,
     request: (method, path, body, headers) => request(url, method, path, body, headers),
@@ -46,10 +56,27 @@ export async function startServer(config: Partial<AppConfig> = {}, options: { re
       docket.close()
       server.closeAllConnections()
       await new Promise((resolve) => server.close(resolve))
-      closeDb(db)
+      await storage.close()
       rmSync(dir, { recursive: true, force: true })
     },
   }
+}
+
+type Storage = { driver: Driver; db: Db; close(): Promise<void> }
+
+function sqliteStorage(path: string, clock: Clock, lockTimeoutMs: number): Storage {
+  const db = openDb(path)
+  const driver = createSqliteDriver(db, { clock, lockTimeoutMs })
+  return { driver, db, close: async () => closeDb(db) }
+}
+
+async function postgresStorage(clock: Clock): Promise<Storage> {
+  const driver = await openPostgresDriver({ url: await migratedDatabase(), poolSize: 8, clock, log: silentLog })
+  // A test that reads the SQLite file directly cannot run here: it says so instead of failing obscurely.
+  const db = new Proxy({}, {
+    get: () => { throw new Error('this test reads the SQLite database directly (s.db); make it driver-neutral or SQLite-only') },
+  }) as Db
+  return { driver, db, close: () => driver.close() }
 }
 
 /** A body that is a string or Buffer is sent as is; anything else as JSON. */
