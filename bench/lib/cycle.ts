@@ -1,5 +1,5 @@
 import type { BenchContext } from './types.ts'
-import { createClient } from './client.ts'
+import { createClient, type Client } from './client.ts'
 import { processCpuMs } from './docket.ts'
 import { runAgents, seedPipeline } from './agents.ts'
 import { round, summarize } from './stats.ts'
@@ -20,21 +20,28 @@ export type CycleMeasure = {
 }
 
 /**
- * One fresh Docket: a warm-up pipeline drained first (JIT, page cache, connections), then `tasks` queued
- * tasks drained by `agents` concurrent agents, measured.
+ * A fresh Docket (or `nodes` of them on one PostgreSQL database, agents spread over them): a warm-up
+ * pipeline drained first (JIT, page cache, connections), then `tasks` queued tasks drained by `agents`
+ * concurrent agents, measured.
  */
-export async function measureCycles(ctx: BenchContext, opts: { agents: number; tasks: number; warmup: number; deadlineMs: number; extraArgs?: string[] }): Promise<CycleMeasure> {
-  const label = `${opts.agents} agents${opts.extraArgs?.length ? ` ${opts.extraArgs.join(' ')}` : ''}`
-  const docket = await ctx.startDocket(opts.extraArgs ?? [], { label })
-  const client = createClient(docket.url, opts.agents)
+export async function measureCycles(ctx: BenchContext, opts: { agents: number; tasks: number; warmup: number; deadlineMs: number; extraArgs?: string[]; nodes?: number }): Promise<CycleMeasure> {
+  const nodes = opts.nodes ?? 1
+  const label = `${opts.agents} agents${nodes > 1 ? ` on ${nodes} nodes` : ''}${opts.extraArgs?.length ? ` ${opts.extraArgs.join(' ')}` : ''}`
+  const first = await ctx.startDocket(opts.extraArgs ?? [], { label })
+  const dockets = [first]
+  const clients: Client[] = []
   try {
+    for (let i = 1; i < nodes; i++) dockets.push(await ctx.startDocket(opts.extraArgs ?? [], { label, database: first.dbPath }))
+    for (const d of dockets) clients.push(createClient(d.url, Math.ceil(opts.agents / nodes)))
+    const client = clients[0]
+    const serverCpu = () => dockets.reduce((ms, d) => ms + processCpuMs(d.pid), 0)
     const warm = await seedPipeline(client, 'warmup', opts.warmup)
-    await runAgents(client, { role: warm.role, agents: opts.agents, deadlineMs: opts.deadlineMs, maxCycles: opts.warmup })
+    await runAgents(clients, { role: warm.role, agents: opts.agents, deadlineMs: opts.deadlineMs, maxCycles: opts.warmup })
     const main = await seedPipeline(client, 'main', opts.tasks)
-    const serverCpu0 = processCpuMs(docket.pid)
+    const serverCpu0 = serverCpu()
     const clientCpu0 = process.cpuUsage()
-    const run = await runAgents(client, { role: main.role, agents: opts.agents, deadlineMs: opts.deadlineMs, maxCycles: opts.tasks })
-    const serverCpuMs = processCpuMs(docket.pid) - serverCpu0
+    const run = await runAgents(clients, { role: main.role, agents: opts.agents, deadlineMs: opts.deadlineMs, maxCycles: opts.tasks })
+    const serverCpuMs = serverCpu() - serverCpu0
     const clientCpu = process.cpuUsage(clientCpu0)
     const result: CycleMeasure = {
       agents: opts.agents,
@@ -45,7 +52,7 @@ export async function measureCycles(ctx: BenchContext, opts: { agents: number; t
       transition: summarize(run.transitionMs),
       duplicates: run.duplicates,
       timedOut: run.timedOut,
-      peakRssMb: docket.peakRssMb(),
+      peakRssMb: Math.max(...dockets.map((d) => d.peakRssMb())),
       serverCpuUsPerCycle: (serverCpuMs * 1000) / run.cycles,
       clientCpuUsPerCycle: (clientCpu.user + clientCpu.system) / run.cycles,
     }
@@ -53,8 +60,8 @@ export async function measureCycles(ctx: BenchContext, opts: { agents: number; t
       `${result.duplicates} duplicates, server ${round(result.serverCpuUsPerCycle)} µs CPU/cycle, peak RSS ${round(result.peakRssMb)} MiB`)
     return result
   } finally {
-    await client.close()
-    await docket.stop()
+    for (const c of clients) await c.close()
+    for (const d of dockets) await d.stop()
   }
 }
 

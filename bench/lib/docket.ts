@@ -18,6 +18,8 @@ process.on('exit', () => {
 })
 
 export type SpawnOptions = StartOptions & {
+  /** A postgres:// URL to serve instead of a fresh SQLite file. */
+  database?: string
   extraArgs?: string[]
   /** Flags for node itself, before the script (e.g. --cpu-prof). */
   nodeArgs?: string[]
@@ -33,7 +35,7 @@ const SERVER_NODE_FLAGS: string[] = JSON.parse(readFileSync(join(REPO_ROOT, 'pac
  */
 export async function startDocket(opts: SpawnOptions = {}): Promise<DocketProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'docket-bench-'))
-  const dbPath = join(dir, 'docket.db')
+  const dbPath = opts.database ?? join(dir, 'docket.db')
   try {
     await opts.prepareDb?.(dbPath)
   } catch (err) {

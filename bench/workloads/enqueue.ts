@@ -52,6 +52,7 @@ async function countTasks(client: Client): Promise<number> {
 const workload: Workload = {
   name: 'enqueue',
   description: `tasks created over HTTP: one per POST /tasks, then POST /tasks/bulk of ${BULK_SIZE}; ${CONNECTIONS} keep-alive connections`,
+  drivers: ['sqlite', 'postgres'],
   async run(ctx) {
     const size = ctx.quick ? QUICK : FULL
     const docket = await ctx.startDocket()

@@ -2,6 +2,7 @@ import { statSync } from 'node:fs'
 import type { BenchContext, DocketProcess, Workload } from '../lib/types.ts'
 import { createClient, type Client } from '../lib/client.ts'
 import { SCALE_ROLE, seedDatabase, type SeedPlan } from '../lib/seed.ts'
+import { seedPostgres } from '../lib/seed-postgres.ts'
 import { round, summarize } from '../lib/stats.ts'
 
 const FULL = { big: 1_000_000, small: 1_000, blocked: 10_000, warmup: 100, claims: 600 }
@@ -15,10 +16,14 @@ type Queue = { label: string; plan: SeedPlan; docket?: DocketProcess; client?: C
 async function startQueue(ctx: BenchContext, q: Queue): Promise<void> {
   q.docket = await ctx.startDocket([], {
     label: q.label,
-    prepareDb(dbPath) {
-      q.seedSeconds = seedDatabase(dbPath, q.plan).seconds
-      q.dbMb = statSync(dbPath).size / 2 ** 20
-      ctx.log(`${q.label}: seeded in ${round(q.seedSeconds)} s (${round(q.dbMb)} MiB)`)
+    async prepareDb(db) {
+      if (ctx.driver === 'postgres') {
+        q.seedSeconds = (await seedPostgres(db, q.plan)).seconds
+      } else {
+        q.seedSeconds = seedDatabase(db, q.plan).seconds
+        q.dbMb = statSync(db).size / 2 ** 20
+      }
+      ctx.log(`${q.label}: seeded in ${round(q.seedSeconds)} s${ctx.driver === 'sqlite' ? ` (${round(q.dbMb)} MiB)` : ''}`)
     },
   })
   q.client = createClient(q.docket.url, 1)
@@ -39,6 +44,7 @@ async function cycle(q: Queue): Promise<number> {
 const workload: Workload = {
   name: 'scale',
   description: 'claim latency with 1,000 vs 1,000,000 queued tasks, and behind 10,000 blocked higher-priority tasks',
+  drivers: ['sqlite', 'postgres'],
   async run(ctx) {
     const size = ctx.quick ? QUICK : FULL
     const k = (n: number) => (n >= 1_000_000 ? `${n / 1_000_000}m` : `${n / 1000}k`)
