@@ -38,7 +38,12 @@ export function openDb(path: string, durability: Durability = 'normal'): Db {
   db.pragma('foreign_keys = ON')
   db.pragma('busy_timeout = 5000')
   db.pragma('temp_store = MEMORY')
-  db.pragma('cache_size = -65536') // 64 MiB: keeps the claim and list indexes of a million tasks in memory
+  // 8 MiB of page cache. Every page written stays cached, so with 64 MiB OTLP ingest filled it all with span
+  // pages: the otlp bench's plain phase peaked at 205–220 MB of RSS, against 140–150 with 8 MiB, and store search
+  // at a million entries at 200 against 140. Nothing measured needs more: claim p50 with a million queued tasks
+  // and search p50 at a million entries were no higher, beyond the noise, with 2, 8 or 16 MiB than with 64 (see
+  // "Peak RSS" in bench/results/README.md). A miss costs a read from the OS page cache.
+  db.pragma('cache_size = -8192')
   // Fewer, larger checkpoints: a checkpoint inside a request is the main source of claim p99.
   db.pragma('wal_autocheckpoint = 10000')
   migrate(db)
