@@ -1,30 +1,29 @@
 // A lease's own changes that touch only its run (heartbeat, events, a replayed claim's new token), one
 // statement each, and who could claim a role's work. (PostgreSQL driver)
 //
-// Heartbeat and events write only if the lease is live, locking the run as they do; only when they find it
-// is not do they read the run again to answer why, with the same checks and answers as SQLite
-// (domain/lease.ts liveRunOf). The token is compared here, in constant time, not in SQL.
+// Heartbeat and events write only if the lease is live and the bearer's, locking the run as they do; only
+// when they find it is not do they read the run again to answer why, with the same checks and answers as
+// SQLite (domain/lease.ts liveRunOf). SQL compares the token's SHA-256 with the stored one: equality of
+// digests, as hashesEqual's, so its timing tells nothing of the token. Nothing is written for a wrong token
+// (no event id used up: ids stay those SQLite hands out).
 import type pg from 'pg'
 import { statement } from './sql.ts'
-import { AppError } from '../../domain/errors.ts'
 import { liveRunOf, type LeaseProof } from '../../domain/lease.ts'
-import { hashesEqual, issueLeaseToken } from '../../domain/token.ts'
+import { issueLeaseToken } from '../../domain/token.ts'
 import type { Claimants } from '../driver.ts'
 import type { RunState } from './outcome-sql.ts'
 
-type Proven = { lease_token_hash: Buffer }
-
 // A new TTL applies to this extension only; the run keeps the TTL it was claimed with (as on SQLite).
-const extend = statement<Proven & { lease_expires_at_ms: number }>('lease_extend', `
+const extend = statement<{ lease_expires_at_ms: number }>('lease_extend', `
   UPDATE runs SET lease_expires_at_ms = $2 + coalesce($3::bigint, lease_ttl_ms), last_heartbeat_ms = $2
-  WHERE id = $1 AND lease_expires_at_ms > $2
-  RETURNING lease_expires_at_ms, lease_token_hash`)
+  WHERE id = $1 AND lease_expires_at_ms > $2 AND lease_token_hash = $4
+  RETURNING lease_expires_at_ms`)
 // FOR NO KEY UPDATE: appends to one run take turns with each other and with the run's end, so a run's
 // events commit in id order (a list paged by id misses none) and none lands after its transition.
-const append = statement<Proven & { id: number }>('lease_append_event', `
-  WITH live AS (SELECT id, lease_token_hash FROM runs WHERE id = $1 AND lease_expires_at_ms > $2 FOR NO KEY UPDATE),
-  added AS (INSERT INTO events (run_id, ts_ms, kind, data_json) SELECT id, $2, $3, $4 FROM live RETURNING id)
-  SELECT added.id, live.lease_token_hash FROM live, added`)
+const append = statement<{ id: number }>('lease_append_event', `
+  INSERT INTO events (run_id, ts_ms, kind, data_json)
+  SELECT id, $2, $3, $4 FROM runs WHERE id = $1 AND lease_expires_at_ms > $2 AND lease_token_hash = $5 FOR NO KEY UPDATE
+  RETURNING id`)
 const runState = statement<RunState>('lease_run_state', 'SELECT id, status, lease_expires_at_ms, lease_token_hash FROM runs WHERE id = $1')
 const rotate = statement('lease_rotate_token', 'UPDATE runs SET lease_token_hash = $2 WHERE id = $1')
 // Who could take the role's claimable work, from the first 256 tasks of each (pipeline, stage) in claim
@@ -52,25 +51,16 @@ async function refuse(tx: pg.PoolClient, proof: LeaseProof, nowMs: number, unkno
   throw new Error(`lease ${proof.runId} is live but could not be written`)
 }
 
-function requireBearer(row: Proven, proof: LeaseProof): void {
-  // The change rolls back with this error, undoing the write.
-  if (!hashesEqual(row.lease_token_hash, proof.tokenHash)) throw new AppError('unauthorized', 401, 'Invalid token')
-}
-
 /** Extends a live lease by `ttlMs` (default: the run's TTL) from now; returns the new expiry. One round trip. */
 export async function heartbeat(tx: pg.PoolClient, proof: LeaseProof, ttlMs: number | null, nowMs: number): Promise<number> {
-  const row = await extend.one(tx, [proof.runId, nowMs, ttlMs])
-  if (row === undefined) return refuse(tx, proof, nowMs, 'Lease not found')
-  requireBearer(row, proof)
-  return row.lease_expires_at_ms
+  const row = await extend.one(tx, [proof.runId, nowMs, ttlMs, proof.tokenHash])
+  return row?.lease_expires_at_ms ?? refuse(tx, proof, nowMs, 'Lease not found')
 }
 
 /** An agent's event on its live lease; returns its id. One round trip. */
 export async function appendEvent(tx: pg.PoolClient, proof: LeaseProof, kind: string, data: unknown, nowMs: number): Promise<number> {
-  const row = await append.one(tx, [proof.runId, nowMs, kind, JSON.stringify(data ?? {})])
-  if (row === undefined) return refuse(tx, proof, nowMs)
-  requireBearer(row, proof)
-  return row.id
+  const row = await append.one(tx, [proof.runId, nowMs, kind, JSON.stringify(data ?? {}), proof.tokenHash])
+  return row?.id ?? refuse(tx, proof, nowMs)
 }
 
 /** A new token for a run's lease; the previous one stops working (claim replays). One round trip. */
