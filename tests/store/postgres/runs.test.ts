@@ -12,6 +12,7 @@ import { sha256 } from '../../../src/domain/token.ts'
 import { manualClock } from '../../../src/clock.ts'
 import { silentLog } from '../../../src/log.ts'
 import { chainDefinition, seedPipeline, seedTasks } from './fixtures.ts'
+import { waitFor } from './wait.ts'
 
 // What only concurrency shows: several Docket nodes (driver instances, each with its own pool) on one
 // database changing the same runs at once. The single-node behaviour is the HTTP suite's, on both drivers.
@@ -25,7 +26,8 @@ const newRole = () => `role-${++roles}`
 test.before(async (ctx) => {
   const url = await migratedDatabase()
   ctx.pool = createPool(url, { size: 2 })
-  ctx.nodes = await Promise.all([1, 2, 3].map(() => openPostgresDriver({ url, poolSize: 6, clock: manualClock(NOW), log: silentLog })))
+  // No periodic re-check: a waiter that hears of work here heard a notification.
+  ctx.nodes = await Promise.all([1, 2, 3].map(() => openPostgresDriver({ url, poolSize: 6, clock: manualClock(NOW), log: silentLog, recheckMs: 600_000 })))
 })
 test.after(async (ctx) => {
   await Promise.all(ctx.nodes.map((n) => n.close()))
@@ -181,6 +183,19 @@ test('a cancel racing a transition of the task: both finish, one order or the ot
     }
     assert.is(canceled.value!.dead_letter_reason, 'canceled')
   }
+})
+
+test('waiters on another node hear of a transition now, and of a failed attempt at its retry time', async ({ pool, nodes }) => {
+  const heard: Array<number | 'now'> = []
+  nodes[1].watch({ eligibleAt: (atMs) => heard.push(atMs), remoteWrite: () => heard.push('now') })
+  const { role, ids } = await queue(pool, 2)
+  await pool.query('UPDATE tasks SET retry_delay_ms = 5000 WHERE id = $1', [ids[0]])
+  const [first, second] = [(await claim(nodes[0], request(role)))!, (await claim(nodes[0], request(role)))!]
+  assert.is((await change(nodes[0], (c) => c.fail(proofOf(first), 'no', undefined, NOW))).status, 200)
+  await waitFor(() => heard.includes(NOW + 5000) && heard.includes('now'), 2_000, `heard ${JSON.stringify(heard)}`)
+  heard.length = 0
+  assert.is((await change(nodes[2], (c) => c.transition(proofOf(second), transition, NOW))).status, 200)
+  await waitFor(() => heard.includes('now'), 2_000, 'no wake-up for the transition')
 })
 
 test.run()
