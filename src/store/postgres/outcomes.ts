@@ -1,13 +1,15 @@
 // How a run ends (transition, fail, expiry, release, cancel) and requeue, with the rules of SQLite's
 // outcomes.ts: each reads and locks the rows it changes, decides here, and writes in one statement
-// (outcome-sql.ts). Round trips: two each (release: three with a claim key to forget); a compiled pipeline
-// not yet cached on this node costs one more, once.
+// (outcome-sql.ts). Round trips: two each (release: three with a claim key to forget); a transition whose
+// run this node has seen live, one (hinted-transition.ts); a compiled pipeline not yet cached on this node
+// costs one more, once.
 import type pg from 'pg'
 import type { PgContext } from './context.ts'
-import { lockExpired, lockRun, lockTask, newOutcome, writeOutcome, type Outcome } from './outcome-sql.ts'
+import { lockExpired, lockRun, lockTask, newOutcome, writeOutcome, type Locked, type Outcome } from './outcome-sql.ts'
+import { transitionAsHinted, type RunHints } from './hinted-transition.ts'
 import { forgetAnswer } from './answers.ts'
 import { AppError, validationError } from '../../domain/errors.ts'
-import { findTransition, isTerminalStage, type CompiledPipeline } from '../../domain/pipeline.ts'
+import { findTransition, isTerminalStage, type CompiledPipeline, type TransitionInfo } from '../../domain/pipeline.ts'
 import { afterFailedAttempt } from '../../domain/retry.ts'
 import { liveRunOf, type LeaseProof } from '../../domain/lease.ts'
 import type { IdempotencyKey, TaskRow, TransitionRequest, TransitionResult } from '../types.ts'
@@ -17,21 +19,35 @@ const REAP_BATCH = 500
 
 const usageText = (usage: unknown): string | null => usage === undefined ? null : JSON.stringify(usage ?? {})
 
-export function createOutcomes(ctx: PgContext) {
+export function createOutcomes(ctx: PgContext, hints: RunHints) {
   const pipelineOf = async (tx: pg.PoolClient, task: TaskRow): Promise<CompiledPipeline> => (await ctx.compiled(tx, task.pipeline_id))!
-
-  /** The task's run named by a lease proof, both locked, with a live lease the bearer's token holds. */
-  async function lockLive(tx: pg.PoolClient, proof: LeaseProof, nowMs: number) {
-    const locked = await lockRun(tx, proof.runId)
-    const run = liveRunOf(locked?.run, proof, nowMs)
-    if (run.status !== 'running') throw new AppError('conflict', 409, 'Run is not in running state')
-    return { task: locked!.task, run }
-  }
 
   /** A move whose stage flips between terminal and not: every dependent gains or loses an open dependency. */
   function shiftDependents(o: Outcome, pipeline: CompiledPipeline, task: TaskRow, to: string): void {
-    const isTerminal = isTerminalStage(pipeline, to)
-    if (isTerminalStage(pipeline, task.stage) !== isTerminal) o.shifts.set(task.id, isTerminal ? -1 : 1)
+    const shift = shiftOf(pipeline, task.stage, to)
+    if (shift !== 0) o.shifts.set(task.id, shift)
+  }
+
+  /**
+   * The transition in one statement if this node has a hint for the run and the hint allows it: its answer;
+   * else, if tried, the rows as it found them locked; null if not tried.
+   */
+  async function transitionHinted(tx: pg.PoolClient, proof: LeaseProof, req: TransitionRequest, nowMs: number): Promise<TransitionResult | { locked: Locked | undefined } | null> {
+    const hint = hints.get(proof.runId)
+    if (hint === undefined || (req.expectedStage !== null && req.expectedStage !== hint.stage)) return null
+    const pipeline = (await ctx.compiled(tx, hint.pipelineId))!
+    const t = findTransition(pipeline, hint.stage, req.trigger)
+    if (t === undefined) return null
+    const hinted = await transitionAsHinted(tx, proof, hint, {
+      to: t.to,
+      shift: shiftOf(pipeline, hint.stage, t.to),
+      usage: usageText(req.usage),
+      expectedTaskVersion: req.expectedTaskVersion,
+      eventJson: JSON.stringify(transitionEvent(t, hint.stage, req)),
+    }, nowMs)
+    if (hinted !== 'done') return { locked: hinted }
+    hints.forget(proof.runId)
+    return { previous_stage: hint.stage, new_stage: t.to, trigger: t.trigger }
   }
 
   /** A failed or expired attempt: retry after the task's delay, or dead-letter once attempts run out. */
@@ -75,7 +91,10 @@ export function createOutcomes(ctx: PgContext) {
   return {
     /** Completes a running run and moves its task along the pipeline (R§16). */
     async transition(tx: pg.PoolClient, proof: LeaseProof, req: TransitionRequest, nowMs: number): Promise<TransitionResult> {
-      const { task, run } = await lockLive(tx, proof, nowMs)
+      const hinted = await transitionHinted(tx, proof, req, nowMs)
+      if (hinted !== null && !('locked' in hinted)) return hinted
+      // Without a hint, or not as hinted: the rows as they are now (locked either way) answer.
+      const { task, run } = requireLive(hinted === null ? await lockRun(tx, proof.runId) : hinted.locked, proof, nowMs)
       if (req.expectedStage !== null && req.expectedStage !== task.stage) {
         throw new AppError('expected_stage_mismatch', 409, 'Current task stage does not match expected_stage')
       }
@@ -89,16 +108,15 @@ export function createOutcomes(ctx: PgContext) {
       endLease(o, run.id, 'completed', usageText(req.usage))
       o.tasks.push({ ...task, stage: t.to, task_version: task.task_version + 1, dead_letter_reason: null, next_eligible_at_ms: 0, active_run_id: null, updated_at_ms: nowMs })
       shiftDependents(o, pipeline, task, t.to)
-      o.events.push({ runId: run.id, taskId: task.id, kind: 'transition', data: {
-        trigger: t.trigger, from: task.stage, to: t.to, instructions: req.instructions ?? t.instructions ?? '',
-      } })
+      o.events.push({ runId: run.id, taskId: task.id, kind: 'transition', data: transitionEvent(t, task.stage, req) })
       await writeOutcome(tx, nowMs, o)
+      hints.forget(run.id)
       return { previous_stage: task.stage, new_stage: t.to, trigger: t.trigger }
     },
 
     /** The agent gave up on its run (R§17). */
     async fail(tx: pg.PoolClient, proof: LeaseProof, error: string, usage: unknown, nowMs: number): Promise<void> {
-      const { task, run } = await lockLive(tx, proof, nowMs)
+      const { task, run } = requireLive(await lockRun(tx, proof.runId), proof, nowMs)
       const o = newOutcome()
       endLease(o, run.id, 'failed', usageText(usage), error)
       await recordFailedAttempt(tx, o, task, run.id, nowMs)
@@ -170,6 +188,23 @@ export function createOutcomes(ctx: PgContext) {
       return (await writeOutcome(tx, nowMs, o))[0]
     },
   }
+}
+
+/** The task and run a lease proof names, with a live lease the bearer's token holds. */
+function requireLive(locked: Locked | undefined, proof: LeaseProof, nowMs: number): Locked {
+  const run = liveRunOf(locked?.run, proof, nowMs)
+  if (run.status !== 'running') throw new AppError('conflict', 409, 'Run is not in running state')
+  return locked!
+}
+
+/** −1 when a move makes the task's stage terminal, +1 when it stops being so: its dependents' open count shift. */
+function shiftOf(pipeline: CompiledPipeline, from: string, to: string): number {
+  const isTerminal = isTerminalStage(pipeline, to)
+  return isTerminalStage(pipeline, from) === isTerminal ? 0 : isTerminal ? -1 : 1
+}
+
+function transitionEvent(t: TransitionInfo, from: string, req: TransitionRequest) {
+  return { trigger: t.trigger, from, to: t.to, instructions: req.instructions ?? t.instructions ?? '' }
 }
 
 async function requireTask(tx: pg.PoolClient, taskId: string): Promise<TaskRow> {
