@@ -24,7 +24,10 @@ import * as v from 'valibot'
 // requeue, and the refusals on the way — must leave the same rows: tasks, runs, events with their ids and
 // JSON byte for byte, and give the same answers. The tasks are created on SQLite and copied to PostgreSQL
 // (creating them is another module's work); run ids, which are random, are compared as (task, attempt).
-type Ctx = { dir: string; db: Db; pool: pg.Pool; sqlite: Driver; postgres: Driver; clocks: ManualClock[] }
+// PostgreSQL hears it twice, on two databases: on one node (whose transitions take the one-statement path:
+// it claimed), and on two nodes, one claiming and the other doing the rest (two statements).
+type Target = { pool: pg.Pool; claimer: Driver; changer: Driver; clock: ManualClock }
+type Ctx = { dir: string; db: Db; sqlite: Driver; clock: ManualClock; targets: Target[] }
 const test = suite<Ctx>('postgres runs: the rows and answers SQLite gives', {} as Ctx)
 const START = 1_700_000_000_000
 
@@ -44,15 +47,21 @@ const DEFINITION = {
 test.before(async (ctx) => {
   ctx.dir = mkdtempSync(join(tmpdir(), 'docket-parity-'))
   ctx.db = openDb(join(ctx.dir, 'docket.db'))
-  ctx.clocks = [manualClock(START), manualClock(START)]
-  ctx.sqlite = createSqliteDriver(ctx.db, { clock: ctx.clocks[0], lockTimeoutMs: 5_000 })
-  const url = await migratedDatabase()
-  ctx.pool = createPool(url, { size: 2 })
-  ctx.postgres = await openPostgresDriver({ url, poolSize: 4, clock: ctx.clocks[1], log: silentLog })
+  ctx.clock = manualClock(START)
+  ctx.sqlite = createSqliteDriver(ctx.db, { clock: ctx.clock, lockTimeoutMs: 5_000 })
+  ctx.targets = await Promise.all([1, 2].map(async (nodes) => {
+    const url = await migratedDatabase()
+    const clock = manualClock(START)
+    const open = () => openPostgresDriver({ url, poolSize: 4, clock, log: silentLog })
+    const claimer = await open()
+    return { pool: createPool(url, { size: 2 }), claimer, changer: nodes === 1 ? claimer : await open(), clock }
+  }))
 })
 test.after(async (ctx) => {
-  await ctx.postgres.close()
-  await ctx.pool.end()
+  for (const t of ctx.targets) {
+    await Promise.all([...new Set([t.claimer, t.changer])].map((n) => n.close()))
+    await t.pool.end()
+  }
   closeDb(ctx.db)
   rmSync(ctx.dir, { recursive: true, force: true })
 })
@@ -70,8 +79,8 @@ async function step<T>(driver: Driver, f: (c: Changes) => Awaitable<T>): Promise
   }
 }
 
-/** Tasks created on SQLite through its driver, then the same rows (same ids) copied into PostgreSQL. */
-async function seed({ db, sqlite, pool }: Ctx): Promise<Record<string, string>> {
+/** Tasks created on SQLite through its driver, then the same rows (same ids) copied into each PostgreSQL. */
+async function seed({ db, sqlite, targets }: Ctx): Promise<Record<string, string>> {
   const compiled = compilePipeline(v.parse(DefinitionSchema, DEFINITION))
   const nowMs = START
   const pipelineId = (await step(sqlite, (c) => c.createPipeline('parity', DEFINITION, compiled, nowMs))).value!
@@ -88,20 +97,22 @@ async function seed({ db, sqlite, pool }: Ctx): Promise<Record<string, string>> 
     task('t4', { dependencies: [t1] }),
     task('t5', { dependencies: [t1, t2] }),
   ], nowMs))).value!
-  const copy = async (table: string, booleans: string[] = []) => {
-    const rows = db.prepare(`SELECT * FROM ${table}`).all() as Array<Record<string, unknown>>
-    for (const row of rows) {
-      for (const b of booleans) row[b] = row[b] === 1
-      const columns = Object.keys(row)
-      await pool.query(`INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map((_, i) => `$${i + 1}`).join(', ')})`, Object.values(row))
+  for (const { pool } of targets) {
+    const copy = async (table: string, booleans: string[] = []) => {
+      const rows = db.prepare(`SELECT * FROM ${table}`).all() as Array<Record<string, unknown>>
+      for (const row of rows) {
+        for (const b of booleans) row[b] = row[b] === 1
+        const columns = Object.keys(row)
+        await pool.query(`INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map((_, i) => `$${i + 1}`).join(', ')})`, Object.values(row))
+      }
     }
+    await copy('pipelines', ['paused'])
+    await copy('stage_roles')
+    await copy('tasks')
+    await pool.query('INSERT INTO task_dependencies (task_id, depends_on_task_id, created_at_ms) SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[])', [
+      [t4, t5, t5], [t1, t1, t2], [nowMs, nowMs, nowMs]])
+    await copy('task_assignments', ['active'])
   }
-  await copy('pipelines', ['paused'])
-  await copy('stage_roles')
-  await copy('tasks')
-  await pool.query('INSERT INTO task_dependencies (task_id, depends_on_task_id, created_at_ms) SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[])', [
-    [t4, t5, t5], [t1, t1, t2], [nowMs, nowMs, nowMs]])
-  await copy('task_assignments', ['active'])
   return { t1, t2, t3, t4, t5, t6, t7 }
 }
 
@@ -109,22 +120,25 @@ const proofOf = (c: Claim): LeaseProof => ({ runId: c.run.id, tokenHash: sha256(
 const WRONG: LeaseProof['tokenHash'] = sha256('not the token')
 const move = (trigger: string, extra: object = {}) => ({ trigger, instructions: null, usage: undefined, expectedStage: null, expectedTaskVersion: null, ...extra })
 
-/** The story, told to one driver; returns every answer (run ids and tokens left out: they are random). */
-async function story(driver: Driver, clock: ManualClock, ids: Record<string, string>): Promise<unknown[]> {
+/**
+ * The story, told to one database: claims through `claimer`, every other change through `changer`. Returns
+ * every answer (run ids and tokens left out: they are random).
+ */
+async function story(claimer: Driver, changer: Driver, clock: ManualClock, ids: Record<string, string>): Promise<unknown[]> {
   const answers: unknown[] = []
   const at = () => clock.now()
   const record = async <T>(f: (c: Changes) => Awaitable<T>) => {
-    const s = await step(driver, f)
+    const s = await step(changer, f)
     answers.push('ok' in s ? s.ok : s.error)
     return s.value
   }
   const claim = async (agentId = 'ann', perState: Record<string, number> = {}) => {
-    const got = (await step(driver, (c) => c.claim({ agentId, role: 'w', ttlMs: 10_000, perState }, at()))).value!
+    const got = (await step(claimer, (c) => c.claim({ agentId, role: 'w', ttlMs: 10_000, perState }, at()))).value!
     answers.push(['claim', got.claim?.task, got.claim?.run.attempt, got.claim?.run.lease_expires_at_ms, got.reaped])
     return got.claim
   }
   const claimants = async () => {
-    const c = await driver.reads.claimants('w', at())
+    const c = await changer.reads.claimants('w', at())
     answers.push(['claimants', c.anyone, [...c.agents]])
   }
   await claimants()
@@ -178,12 +192,12 @@ async function story(driver: Driver, clock: ManualClock, ids: Record<string, str
   return answers
 }
 
-/** Rows of both databases in one shape: run ids as task:attempt, booleans as 0/1. */
+/** Rows of every database in one shape (SQLite's first), run ids as task:attempt. */
 async function rows(ctx: Ctx): Promise<unknown[]> {
-  const fromSqlite = (sql: string) => ctx.db.prepare(sql).all() as Array<Record<string, unknown>>
-  const fromPostgres = async (sql: string) => (await ctx.pool.query(sql)).rows as Array<Record<string, unknown>>
+  const fromSqlite = async (sql: string) => ctx.db.prepare(sql).all() as Array<Record<string, unknown>>
+  const fromPostgres = (pool: pg.Pool) => async (sql: string) => (await pool.query(sql)).rows as Array<Record<string, unknown>>
   const out: unknown[] = []
-  for (const read of [fromSqlite, fromPostgres]) {
+  for (const read of [fromSqlite, ...ctx.targets.map((t) => fromPostgres(t.pool))]) {
     const runs = await read('SELECT * FROM runs ORDER BY task_id, attempt')
     const name = new Map(runs.map((r) => [r.id, `${r.task_id}:${r.attempt}`]))
     const named = (id: unknown) => id === null ? null : name.get(id)
@@ -199,10 +213,10 @@ async function rows(ctx: Ctx): Promise<unknown[]> {
 
 test('a story of claims, leases and outcomes leaves the same rows and answers on both drivers', async (ctx) => {
   const ids = await seed(ctx)
-  const [sqlite, postgres] = [await story(ctx.sqlite, ctx.clocks[0], ids), await story(ctx.postgres, ctx.clocks[1], ids)]
-  assert.equal(postgres, sqlite)
-  const [onSqlite, onPostgres] = await rows(ctx)
-  assert.equal(onPostgres, onSqlite)
+  const sqlite = await story(ctx.sqlite, ctx.sqlite, ctx.clock, ids)
+  for (const t of ctx.targets) assert.equal(await story(t.claimer, t.changer, t.clock, ids), sqlite)
+  const [onSqlite, ...onPostgres] = await rows(ctx)
+  for (const each of onPostgres) assert.equal(each, onSqlite)
   assert.is((onSqlite as { events: unknown[] }).events.length, 17, 'the story wrote its events')
 })
 
