@@ -5,8 +5,7 @@ import type pg from 'pg'
 import type { Claim, ClaimRequest, RunRow, TaskRow } from '../types.ts'
 import { newId } from '../../domain/ids.ts'
 import { issueLeaseToken } from '../../domain/token.ts'
-
-type Db = pg.Pool | pg.PoolClient
+import { statement } from './sql.ts'
 
 // Per (pipeline, stage) of the role: one ordered search of the partial index tasks_claimable, LIMIT 1 FOR
 // UPDATE SKIP LOCKED (the LATERAL is the fence that keeps the planner from locking more than that row);
@@ -19,8 +18,14 @@ type Db = pg.Pool | pg.PoolClient
 // $7/$8: per-stage limits on live leases (stage names and limits; a limit ≤ 0 means none), counted from the
 // stage's held tasks (index tasks_held: a live lease is always its task's active run). The count is exact
 // only under the stage locks claimNext takes first (lockStages); see there.
+// $9: claim nothing while any lease is due (reap_first says so): the caller reaps, then claims again without
+// it. A claim thus sees the work expired leases free, as on SQLite, and pays for the reaper's probe inside
+// its own statement instead of in a round trip of its own: min() is the first entry of runs_live_leases
+// (a probe written as EXISTS (… <= $3) gets a sequential scan in the generic plan).
 export const CLAIM_SQL = `
-WITH next AS (
+WITH due AS (
+  SELECT $9::boolean AND coalesce((SELECT min(lease_expires_at_ms) FROM runs) <= $3, false) AS reap_first
+), next AS (
   SELECT c.* FROM stage_roles r
   JOIN pipelines p ON p.id = r.pipeline_id AND NOT p.paused
   CROSS JOIN LATERAL (
@@ -32,7 +37,7 @@ WITH next AS (
     LIMIT 1
     FOR UPDATE OF t SKIP LOCKED
   ) c
-  WHERE r.agent_role = $1
+  WHERE r.agent_role = $1 AND NOT (SELECT reap_first FROM due)
     AND (coalesce((SELECT l.max FROM unnest($7::text[], $8::bigint[]) l (stage, max) WHERE l.stage = r.stage), 0) <= 0
       OR (SELECT count(*) FROM tasks lt JOIN runs lr ON lr.id = lt.active_run_id
           WHERE lt.pipeline_id = r.pipeline_id AND lt.stage = r.stage AND lt.active_run_id IS NOT NULL
@@ -50,38 +55,12 @@ WITH next AS (
 ), held AS (
   UPDATE tasks SET active_run_id = $4 FROM next WHERE tasks.id = next.id
 )
-SELECT next.*, run.attempt AS run_attempt FROM next, run`
+SELECT due.reap_first, next.*, run.attempt AS run_attempt FROM due LEFT JOIN (next CROSS JOIN run) ON true`
 
 /** The parameters of CLAIM_SQL for a request (exported for the EXPLAIN test). */
-export function claimParams(req: ClaimRequest, nowMs: number, runId: string, tokenHash: Buffer): unknown[] {
+export function claimParams(req: ClaimRequest, nowMs: number, runId: string, tokenHash: Buffer, unlessDue: boolean): unknown[] {
   const limited = Object.entries(req.perState).filter(([, max]) => max > 0)
-  return [req.role, req.agentId, nowMs, runId, tokenHash, req.ttlMs, limited.map(([s]) => s), limited.map(([, max]) => max)]
-}
-
-/**
- * Leases the role's best claimable task (priority, then age, then id) to the agent, or returns null. With
- * per-stage limits, the count of live leases and the claim must not interleave with another node's: the
- * claim runs in a transaction that first takes a transaction-level advisory lock per limited (pipeline,
- * stage) of the role (in one order, so two claimers never deadlock), and its statement then reads every
- * claim committed before it. Without limits it is the one statement.
- */
-export async function claimNext(pool: pg.Pool, req: ClaimRequest, nowMs: number): Promise<Claim | null> {
-  const { token, hash } = issueLeaseToken()
-  const params = claimParams(req, nowMs, newId(nowMs), hash)
-  if ((params[6] as string[]).length === 0) return claimed(await pool.query(CLAIM_SQL, params), req, params, token)
-  const client = await pool.connect()
-  try {
-    await client.query('BEGIN')
-    await lockStages(client, req.role, params[6] as string[])
-    const result = await client.query(CLAIM_SQL, params)
-    await client.query('COMMIT')
-    return claimed(result, req, params, token)
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => {})
-    throw err
-  } finally {
-    client.release()
-  }
+  return [req.role, req.agentId, nowMs, runId, tokenHash, req.ttlMs, limited.map(([s]) => s), limited.map(([, max]) => max), unlessDue]
 }
 
 // Lock key space for stage locks: the two-int4 form, so it can never collide with the bigint
@@ -89,16 +68,38 @@ export async function claimNext(pool: pg.Pool, req: ClaimRequest, nowMs: number)
 const STAGE_LOCK_SPACE = 0x646f6373
 
 /** Serializes claims on the role's (pipeline, stage) pairs among `stages`, until the transaction ends. */
-export async function lockStages(db: Db, role: string, stages: string[]): Promise<void> {
-  await db.query(`
-    SELECT pg_advisory_xact_lock(${STAGE_LOCK_SPACE}, hashtext(pipeline_id || E'\\n' || stage))
-    FROM (SELECT pipeline_id, stage FROM stage_roles WHERE agent_role = $1 AND stage = ANY($2::text[])
-          ORDER BY hashtext(pipeline_id || E'\\n' || stage)) pairs`, [role, stages])
+const stageLocks = statement('claim_stage_locks', `
+  SELECT pg_advisory_xact_lock(${STAGE_LOCK_SPACE}, hashtext(pipeline_id || E'\\n' || stage))
+  FROM (SELECT pipeline_id, stage FROM stage_roles WHERE agent_role = $1 AND stage = ANY($2::text[])
+        ORDER BY hashtext(pipeline_id || E'\\n' || stage)) pairs`)
+
+const claimStatement = statement<ClaimedRow>('claim_next', CLAIM_SQL)
+type ClaimedRow = TaskRow & { reap_first: boolean; run_attempt: number }
+
+/**
+ * Leases the role's best claimable task (priority, then age, then id) to the agent, or returns null, inside
+ * the caller's transaction. With per-stage limits, the count of live leases and the claim must not
+ * interleave with another node's: the transaction first takes a transaction-level advisory lock per limited
+ * (pipeline, stage) of the role (in one order, so two claimers never deadlock), and the claim's statement
+ * then reads every claim committed before it. With `reapDue`, a claim that finds a lease due reaps first
+ * (reapDue, in this transaction) and claims again. Round trips: one; with limits, two; after a due lease,
+ * those of reapDue and one more.
+ */
+export async function claimNext(tx: pg.PoolClient, req: ClaimRequest, nowMs: number, reapDue?: () => Promise<number>): Promise<{ claim: Claim | null; reaped: number }> {
+  const { token, hash } = issueLeaseToken()
+  const runId = newId(nowMs)
+  const params = claimParams(req, nowMs, runId, hash, reapDue !== undefined)
+  if ((params[6] as string[]).length > 0) await stageLocks.run(tx, [req.role, params[6]])
+  const row = await claimStatement.one(tx, params)
+  if (!row!.reap_first) return { claim: claimed(row!, req, params, token), reaped: 0 }
+  const reaped = await reapDue!()
+  params[8] = false
+  return { claim: claimed((await claimStatement.one(tx, params))!, req, params, token), reaped }
 }
 
-function claimed(result: pg.QueryResult, req: ClaimRequest, params: unknown[], token: string): Claim | null {
-  if (result.rows.length === 0) return null
-  const { run_attempt: attempt, ...task } = result.rows[0] as TaskRow & { run_attempt: number }
+function claimed(row: ClaimedRow, req: ClaimRequest, params: unknown[], token: string): Claim | null {
+  if (row.id === null) return null
+  const { run_attempt: attempt, reap_first: _reapFirst, ...task } = row
   const nowMs = params[2] as number
   const run: RunRow = {
     id: params[3] as string,

@@ -3,9 +3,10 @@ import * as assert from 'uvu/assert'
 import type pg from 'pg'
 import { migratedDatabase } from '../../helpers/postgres.ts'
 import { createPool } from '../../../src/store/postgres/connect.ts'
-import { claimNext } from '../../../src/store/postgres/claim.ts'
+import { claimNext as claimInTx } from '../../../src/store/postgres/claim.ts'
 import { sha256 } from '../../../src/domain/token.ts'
 import { seedPipeline, seedTasks } from './fixtures.ts'
+import type { ClaimRequest } from '../../../src/store/types.ts'
 
 type Ctx = { pool: pg.Pool }
 const test = suite<Ctx>('postgres claim', {} as Ctx)
@@ -13,6 +14,22 @@ const NOW = 10_000
 let roles = 0
 const role = () => `role-${++roles}`
 const req = (r: string, agentId = 'agent', perState: Record<string, number> = {}) => ({ agentId, role: r, ttlMs: 30_000, perState })
+
+/** The claim in a transaction of its own, as the driver runs it. */
+async function claimNext(pool: pg.Pool, r: ClaimRequest, nowMs: number) {
+  const tx = await pool.connect()
+  try {
+    await tx.query('BEGIN')
+    const { claim } = await claimInTx(tx, r, nowMs)
+    await tx.query('COMMIT')
+    return claim
+  } catch (err) {
+    await tx.query('ROLLBACK')
+    throw err
+  } finally {
+    tx.release()
+  }
+}
 
 test.before(async (ctx) => {
   ctx.pool = createPool(await migratedDatabase(), { size: 9 })

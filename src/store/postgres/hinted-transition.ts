@@ -1,0 +1,71 @@
+// A transition in one statement, when this node already knows the run's task: the lease's own routes read
+// the run first (http/lease-auth.ts), and a claim answers with its task, so the node that serves a lease's
+// transition has almost always just seen which pipeline and stage its task is in. While the lease is live
+// nothing but the run's own end (or a cancel, which ends the run) moves the task, so that hint is exact; the
+// statement checks it anyway, with the lease, under the locks the two-statement path takes, and writes only
+// if all hold. Otherwise it has written nothing and returns the task and run as locked, and outcomes.ts goes
+// on as without a hint (its checks answer, or it writes in a second statement). Correctness never rests on
+// a hint; only the round trip does.
+import type pg from 'pg'
+import { statement } from './sql.ts'
+import { WAKE_CHANNEL } from './context.ts'
+import { RUN_COLUMNS, split, type Locked, type LockedRow } from './outcome-sql.ts'
+import type { LeaseProof } from '../../domain/lease.ts'
+
+/** Where a run's task stood when this node last saw the run live. */
+export type RunHint = { pipelineId: string; stage: string }
+
+/** The hints of this node's recently seen runs, the oldest forgotten past `max`. */
+export function createRunHints(max = 4096) {
+  const hints = new Map<string, RunHint>()
+  return {
+    remember(runId: string, hint: RunHint): void {
+      hints.delete(runId)
+      hints.set(runId, hint)
+      if (hints.size > max) hints.delete(hints.keys().next().value!)
+    },
+    get: (runId: string): RunHint | undefined => hints.get(runId),
+    forget(runId: string): void {
+      hints.delete(runId)
+    },
+  }
+}
+export type RunHints = ReturnType<typeof createRunHints>
+
+/** What the transition writes if the hint holds: computed by outcomes.ts from the hinted stage. */
+export type HintedMove = { to: string; shift: number; usage: string | null; expectedTaskVersion: number | null; eventJson: string }
+
+// The writes are outcome-sql.ts's for a transition, gated on `ok`. Locks as there: task, then run.
+const move = statement<LockedRow & { done: boolean }>('transition_hinted', `
+WITH locked AS (
+  SELECT t.*, ${RUN_COLUMNS} FROM runs r JOIN tasks t ON t.id = r.task_id WHERE r.id = $1 FOR UPDATE OF t, r
+), ok AS (
+  SELECT id, run_id FROM locked
+  WHERE run_lease_expires_at_ms > $2 AND run_lease_token_hash = $3 AND run_status = 'running'
+    AND pipeline_id = $4 AND stage = $5 AND ($6::bigint IS NULL OR task_version = $6)
+), ended AS (
+  UPDATE runs SET status = 'completed', ended_at_ms = $2, usage_json = coalesce($7, runs.usage_json), lease_expires_at_ms = NULL
+  FROM ok WHERE runs.id = ok.run_id
+), moved AS (
+  UPDATE tasks SET stage = $8, task_version = tasks.task_version + 1, dead_letter_reason = NULL, next_eligible_at_ms = 0,
+    active_run_id = NULL, updated_at_ms = $2
+  FROM ok WHERE tasks.id = ok.id
+), dependents AS (
+  UPDATE tasks SET open_dependencies = tasks.open_dependencies + $9
+  FROM ok JOIN task_dependencies d ON d.depends_on_task_id = ok.id
+  WHERE $9::bigint <> 0 AND tasks.id = d.task_id
+), logged AS (
+  INSERT INTO events (run_id, ts_ms, kind, data_json) SELECT run_id, $2, 'transition', $10 FROM ok
+), woken AS (
+  SELECT count(pg_notify('${WAKE_CHANNEL}', '')) = 1 AS done FROM ok
+)
+SELECT locked.*, woken.done FROM woken LEFT JOIN locked ON true`)
+
+/** 'done' if the hinted move was written; else the task and run as locked now (undefined: no such run). */
+export async function transitionAsHinted(tx: pg.PoolClient, proof: LeaseProof, hint: RunHint, m: HintedMove, nowMs: number): Promise<'done' | Locked | undefined> {
+  const { done, ...row } = (await move.one(tx, [
+    proof.runId, nowMs, proof.tokenHash, hint.pipelineId, hint.stage, m.expectedTaskVersion, m.usage, m.to, m.shift, m.eventJson,
+  ]))!
+  if (done) return 'done'
+  return row.id === null ? undefined : split(row)
+}
