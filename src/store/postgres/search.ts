@@ -1,0 +1,208 @@
+// Full-text search of the store on PostgreSQL: the SQLite driver's query semantics (R§21.5: each term a
+// literal phrase, all ANDed; namespace; filter_path/filter_value) over the generated `search` tsvector of
+// schema.postgres.sql (migration 3). README: Store lists where the answers differ from FTS5's.
+import type pg from 'pg'
+import type { Clock } from '../../clock.ts'
+import { RANKED_CANDIDATES } from '../sqlite/kv.ts'
+import { statement } from './sql.ts'
+import type { HitRow, Search } from '../types.ts'
+
+// The words, all answered by the GIN index: every term ($1: each a phrase kept inside one field), and for a
+// filter the words its value must hold to pass ($14/$15: the entry holds every word of one of these texts;
+// null: no such texts; see pgFilter). Not restricted to the value field: weights would cost the index a
+// recheck of every entry it finds. A text without any word requires nothing.
+const WORDS = `s.search @@ to_tsquery('simple', $1) AND ($2::text IS NULL OR s.namespace = $2)
+  AND ($14::text IS NULL OR numnode(plainto_tsquery('simple', $14)) = 0 OR numnode(plainto_tsquery('simple', $15)) = 0
+    OR s.search @@ (plainto_tsquery('simple', $14) || plainto_tsquery('simple', $15)))`
+
+// filter_path/filter_value as the SQLite driver compares them (json_extract(v, path) = text, or v -> path =
+// json): a string by its text, an object or array by its JSON text, a number, boolean or null by its JSON
+// text against the canonical `json` (null when filter_value is not a JSON scalar). `#>` alone would also
+// read `[0]` as the key "0" of an object and `.0` as an index of an array, which SQLite's paths do not: a
+// guard checks that the value before each such step is an array (index) or an object (key). Parsing a
+// value costs ~30 µs a KB, so it must first hold one of the texts a pass implies ($10–$12).
+// $5 path steps (null: no filter), $6/$7 guards (steps before, required type), $8 text, $9 json. (OFFSET 0
+// keeps a subquery from being flattened, which would parse the value once per mention of doc or x.)
+const FILTER = `($5::text[] IS NULL OR (
+  (strpos(s.value_json, $10) > 0 OR strpos(s.value_json, $11) > 0 OR strpos(s.value_json, $12) > 0)
+  AND (SELECT CASE json_typeof(x)
+      WHEN 'string' THEN x #>> '{}' = $8 WHEN 'object' THEN x::text = $8 WHEN 'array' THEN x::text = $8
+      ELSE x::text = $9 END
+    FROM (SELECT doc #> $5::text[] AS x FROM (SELECT docket_json(s.value_json) AS doc OFFSET 0) d
+          WHERE NOT EXISTS (SELECT FROM unnest($6::int[], $7::text[]) g (n, t)
+            WHERE json_typeof(doc #> ($5::text[])[1:g.n]) IS DISTINCT FROM g.t)
+          OFFSET 0) e)))`
+
+/**
+ * The newest RANKED_CANDIDATES results, as on SQLite, found one of two ways. `newestFirst`: the primary key
+ * backwards until that many pass, for words in many entries (each entry read costs a few µs: its tsvector
+ * comes from TOAST). `byIndex`: every entry holding the words through the GIN index (≈ 1 µs each: no TOAST
+ * read), then newest first until that many pass the filter. The planner would walk the primary key for
+ * words in as few as 5 % of entries: it does not count the TOAST reads.
+ */
+const CANDIDATES = {
+  newestFirst: `SELECT s.id, s.search FROM store s WHERE ${WORDS} AND ${FILTER} ORDER BY s.id DESC LIMIT ${RANKED_CANDIDATES}`,
+  // OFFSET 0: planned alone, the inner query has no order to keep, so it cannot walk the primary key.
+  byIndex: `SELECT s.id, s.search FROM (SELECT id FROM (SELECT s.id FROM store s WHERE ${WORDS} OFFSET 0) a ORDER BY id DESC) m
+    CROSS JOIN LATERAL (SELECT s.id, s.search FROM store s WHERE s.id = m.id AND ${FILTER}) s
+    ORDER BY m.id DESC LIMIT ${RANKED_CANDIDATES}`,
+}
+
+// Snippet options: FTS5's snippet(…, '**', '**', '…', 24) as near as ts_headline comes (one fragment of at
+// most 24 words around the best match; the ellipses are added below, where the fragment was cut).
+const HEADLINE = 'StartSel=**, StopSel=**, MaxWords=24, MinWords=12, ShortWord=0, MaxFragments=1'
+
+// $3 the terms ANDed as plain phrases (rank and highlights), $4 limit, $13 each term alone. ts_rank with
+// equal weights and normalization 1 (divided by 1 + log of the entry's length, as bm25 favours short
+// entries), negated so that lower is better as with bm25. The snippet is drawn from the field that holds
+// the most terms (ties: namespace, key, value, as FTS5 picks a column). Where the fragment was cut is found
+// by comparing its words (\W: ts_headline drops some punctuation at the edges) with the field's first and last.
+const searchSql = (candidates: string) => `
+WITH hits AS (${candidates}
+), best AS (
+  SELECT id, search, -ts_rank('{1,1,1,1}', search, to_tsquery('simple', $3), 1) AS rank FROM hits ORDER BY rank, id LIMIT $4
+)
+SELECT s.namespace, s.key, s.value_json, s.created_at_ms, s.updated_at_ms, b.rank,
+  CASE WHEN starts_with(c.head, c.shown) THEN '' ELSE '…' END || hl.h ||
+  CASE WHEN right(c.tail, length(c.shown)) = c.shown THEN '' ELSE '…' END AS snippet
+FROM best b JOIN store s ON s.id = b.id
+CROSS JOIN LATERAL (SELECT ts_filter(b.search, '{a}') AS v OFFSET 0) value
+CROSS JOIN LATERAL (
+  SELECT CASE w WHEN 'D' THEN s.namespace WHEN 'C' THEN s.key ELSE coalesce(docket_search_text(s.value_json), '') END AS text
+  FROM (VALUES (1, 'D', to_tsvector('simple', s.namespace)), (2, 'C', to_tsvector('simple', s.key)), (3, 'A', value.v)) f (o, w, v)
+  ORDER BY (SELECT count(*) FROM unnest($13::text[]) t WHERE f.v @@ to_tsquery('simple', t)) DESC, o
+  LIMIT 1) f
+CROSS JOIN LATERAL (SELECT ts_headline('simple', f.text, to_tsquery('simple', $3), '${HEADLINE}') AS h OFFSET 0) hl
+CROSS JOIN LATERAL (
+  SELECT regexp_replace(hl.h, '\\W+', '', 'g') AS shown, regexp_replace(left(f.text, length(hl.h) + 64), '\\W+', '', 'g') AS head,
+    regexp_replace(right(f.text, length(hl.h) + 64), '\\W+', '', 'g') AS tail
+  OFFSET 0) c
+ORDER BY b.rank, b.id`
+const SEARCH = { newestFirst: searchSql(CANDIDATES.newestFirst), byIndex: searchSql(CANDIDATES.byIndex) }
+
+// What ANALYZE found: the entry count, the share of entries holding each of the most common words, and of
+// each of the most common namespaces.
+const statsOf = statement<{ entries: number; words: string[] | null; word_freqs: number[] | null; namespaces: string[] | null; namespace_freqs: number[] | null }>(
+  'search_stats', `
+  SELECT c.reltuples::float8 AS entries, w.most_common_elems::text::text[] AS words, w.most_common_elem_freqs AS word_freqs,
+    n.most_common_vals::text::text[] AS namespaces, n.most_common_freqs AS namespace_freqs
+  FROM pg_class c
+  LEFT JOIN pg_stats w ON w.schemaname = current_schema() AND w.tablename = 'store' AND w.attname = 'search'
+  LEFT JOIN pg_stats n ON n.schemaname = current_schema() AND n.tablename = 'store' AND n.attname = 'namespace'
+  WHERE c.oid = 'store'::regclass`)
+const STATS_TTL_MS = 60_000
+
+type Stats = { entries: number; words: Map<string, number>; namespaces: Map<string, number>; readAtMs: number }
+
+/** The store's search on `pool`. */
+export function createSearch(pool: pg.Pool, clock: Clock): (s: Search) => Promise<HitRow[]> {
+  let stats: Stats | undefined
+  async function currentStats(): Promise<Stats> {
+    if (stats === undefined || clock.now() - stats.readAtMs >= STATS_TTL_MS) {
+      const r = (await statsOf.one(pool))!
+      const zip = (keys: string[] | null, freqs: number[] | null) => new Map((keys ?? []).map((k, i) => [k, freqs![i]]))
+      stats = { entries: r.entries, words: zip(r.words, r.word_freqs), namespaces: zip(r.namespaces, r.namespace_freqs), readAtMs: clock.now() }
+    }
+    return stats
+  }
+
+  return async function search(s: Search): Promise<HitRow[]> {
+    const terms = termsOf(s.match)
+    const filter = s.filter === undefined ? null : pgFilter(s.filter)
+    if (filter === 'never') return []
+    const operands = terms.map(operand)
+    const plan = isCommon(await currentStats(), terms, s.namespace) ? 'newestFirst' : 'byIndex'
+    // Unnamed, so planned for this search's own tsquery (a named statement's generic plan would guess).
+    const { rows } = await pool.query<HitRow>(SEARCH[plan], [
+      operands.map(inOneField).join(' & '), s.namespace ?? null, operands.join(' & '), s.limit,
+      filter?.steps ?? null, filter?.guards.map((g) => g.steps) ?? [], filter?.guards.map((g) => g.type) ?? [],
+      s.filter?.text ?? null, s.filter?.json ?? null, ...(filter?.mustHold ?? [null, null, null]), operands,
+      ...(filter?.words ?? [null, null]),
+    ])
+    return rows
+  }
+}
+
+/**
+ * Whether the search matches so many entries that walking them newest first costs less than reading every
+ * match: at about √(7,000 · entries) matches the two cost the same (≈ 5 µs an entry walked, ≈ 0.7 µs a
+ * match read through the index, RANKED_CANDIDATES wanted). Estimated from ANALYZE's statistics: a term
+ * holds the share of its rarest word; a word or namespace not among the most common ones counts as rare.
+ */
+function isCommon(stats: Stats, terms: string[], namespace: string | undefined): boolean {
+  if (!(stats.entries > 0)) return false
+  let share = namespace === undefined ? 1 : (stats.namespaces.get(namespace) ?? 0)
+  for (const term of terms) {
+    const words = term.toLowerCase().split(/[^\p{L}\p{N}]+/u).filter((w) => w !== '')
+    if (words.length > 0) share *= Math.min(...words.map((w) => stats.words.get(w) ?? 0))
+  }
+  return share * stats.entries >= Math.sqrt(7000 * stats.entries)
+}
+
+/** The terms of the FTS5 query ftsQuery built: double-quoted phrases (internal quotes doubled), one space apart. */
+function termsOf(match: string): string[] {
+  return [...match.matchAll(/"((?:[^"]|"")*)"/g)].map((m) => m[1].replaceAll('""', '"'))
+}
+
+/**
+ * A term as a quoted tsquery operand: to_tsquery('simple', …) runs the parser on it and joins its words with
+ * <-> (a phrase), as phraseto_tsquery does; inside the quotes only ' and \ are special.
+ */
+const operand = (term: string) => `'${term.replaceAll('\\', '\\\\').replaceAll("'", "''")}'`
+
+/**
+ * A phrase matches within one field, as within one FTS5 column: `search` concatenates namespace (weight D),
+ * key (C) and value (A) with consecutive positions, so `'a' <-> 'b'` would also match the last word of the
+ * key and the first of the value. A single word needs no weights (which cost the GIN index a recheck of
+ * every row it finds); anything else may be parsed into several words.
+ */
+const inOneField = (op: string) => (/^'[\p{L}\p{Nd}]+'$/u.test(op) ? op : `(${op}:A | ${op}:C | ${op}:D)`)
+
+type PgFilter = {
+  steps: string[]
+  guards: Array<{ steps: number; type: 'array' | 'object' }>
+  /** Texts of which a value must hold at least one to pass (null: none). */
+  mustHold: [string | null, string | null, string | null]
+  /** Texts of which the value field holds every word of one if the value passes, or null (no such texts). */
+  words: [string, string] | [null, null]
+}
+
+// A step of a path isJsonPath accepted: ."quoted key", .key, [N], [#] or [#-N].
+const STEP = /\.(?:"([^"]*)"|([^."[\]]+))|\[(?:(\d+)|#(?:-(\d+))?)\]/gy
+// A text path element that json's #> would read as an array index (strtol: leading space, a sign).
+const INDEX_LIKE = /^[ \t\n\v\f\r]*[+-]?\d+$/
+
+/**
+ * A filter as `#>` path elements, or 'never' when nothing can pass: no filter_value, or `[#]` (one past
+ * the last element). `[#-N]` is -N, which `#>` counts from the end as SQLite does.
+ */
+function pgFilter(filter: NonNullable<Search['filter']>): PgFilter | 'never' {
+  const { text, json } = filter
+  if (text === undefined) return 'never'
+  // Values are JSON.stringify's text: a string equal to `text` is written as JSON.stringify(text), an
+  // object or array as its JSON text, a scalar as `json`.
+  const isComposite = /^[[{]/.test(text)
+  const result: PgFilter = {
+    steps: [],
+    guards: [],
+    mustHold: [JSON.stringify(text), isComposite ? text : null, json],
+    // Search indexes a value's strings and numbers (docket_search_text): a string equal to `text` or a
+    // number written `json` puts its words in the value field; an object or array (compared by its JSON
+    // text), true, false and null may put none.
+    words: isComposite ? [null, null] : json === null ? [text, text] : /^-?\d/.test(json) ? [text, json] : [null, null],
+  }
+  STEP.lastIndex = 1 // after the '$'
+  for (let m = STEP.exec(filter.path); m !== null; m = STEP.exec(filter.path)) {
+    const [, quoted, bare, index, fromEnd] = m
+    const key = quoted ?? bare
+    if (key !== undefined) {
+      if (INDEX_LIKE.test(key)) result.guards.push({ steps: result.steps.length, type: 'object' })
+      result.steps.push(key)
+      continue
+    }
+    if (index === undefined && (fromEnd === undefined || /^0+$/.test(fromEnd))) return 'never'
+    result.guards.push({ steps: result.steps.length, type: 'array' })
+    result.steps.push(index ?? `-${fromEnd}`)
+  }
+  return result
+}
