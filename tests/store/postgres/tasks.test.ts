@@ -117,6 +117,15 @@ test('two nodes assigning one task at once leave one active assignment: the late
   assert.is((await ctx.one.reads.task(t))!.assignee, 'bob')
 })
 
+test('a task created on one node for later wakes the other node\'s waiters at its not_before_ms', async (ctx) => {
+  const heard: number[] = []
+  ctx.two.watch({ eligibleAt: (atMs) => heard.push(atMs), remoteWrite: () => {} })
+  const pipelineId = await pipeline(ctx.one)
+  await write(ctx.one, (c) => c.createTasks([5_000, 9_000, 5_000].map((later) => ({ pipeline_id: pipelineId, title: 't', description: 'd', not_before_ms: NOW + later })), NOW))
+  await waitFor(() => heard.length >= 2, 2_000, `heard ${heard}`)
+  assert.equal(heard.sort((a, b) => a - b), [NOW + 5_000, NOW + 9_000])
+})
+
 test('a create is one statement for all its rows, after one locking read of its upstream tasks, before one wake-up', async (ctx) => {
   const pipelineId = await pipeline(ctx.one)
   const [upstream] = await tasks(ctx.one, pipelineId, 1)
