@@ -66,7 +66,8 @@ async function race(ctx: Ctx, first: (c: Changes) => unknown, second: (c: Change
   }, recording)
   await isReached
   const two = ctx.two.write(async (c) => second(c), recording)
-  const waiting = async () => (await ctx.pool.query('SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted')).rows[0].n > 0
+  const waiting = async () => (await ctx.pool.query(
+    "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")).rows[0].n > 0
   const waited = await waitFor(waiting, 2_000, 'the second change never waited for the first').then(() => null, (err: Error) => err)
   release()
   const ends = await Promise.allSettled([one, two])
