@@ -79,7 +79,9 @@ export async function openPostgresDriver(options: PostgresDriverOptions): Promis
     for (let attempt = 1; ; attempt++) {
       const tx = await pool.connect().catch((err) => { throw pgFailure(err) ?? err })
       try {
-        await tx.query('BEGIN')
+        // The locks the changes take (advisory, FOR UPDATE, FOR SHARE) assume each statement sees what
+        // committed before it: READ COMMITTED, whatever the server's default isolation is.
+        await tx.query('BEGIN ISOLATION LEVEL READ COMMITTED')
         const result = await work(tx)
         await tx.query('COMMIT')
         return result
