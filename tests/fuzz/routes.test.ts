@@ -167,7 +167,7 @@ test(`${RUNS} generated requests across every route: no 5xx, every error an enve
 
   expectStatus(await ctx.s.request('GET', '/health'), 200)
   expectStatus(await ctx.s.request('GET', '/tasks?limit=5', undefined, bearer('unused')), 200)
-  assertConsistent(ctx.s.db)
+  await assertConsistent(ctx.s)
 })
 
 test.run()

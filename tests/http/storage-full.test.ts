@@ -36,7 +36,7 @@ test('a write that finds no room answers 507 storage_full; its batch neighbours 
   }
   expectStatus(await s.request('PUT', '/store/full/big', { value: BIG }), 204)
   await createTask(s, pipelineId)
-  assertConsistent(s.db)
+  await assertConsistent(s)
 })
 
 test.run()
