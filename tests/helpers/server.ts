@@ -12,7 +12,7 @@ import { postgresProbe, sqliteProbe, type Probe } from './sql.ts'
 import { migratedDatabase } from './postgres.ts'
 import type { Driver } from '../../src/store/driver.ts'
 import { DEFAULT_LOCK_TIMEOUT_MS } from '../../src/store/sqlite/writer.ts'
-import { silentLog } from '../../src/log.ts'
+import { silentLog, stderrLog, type Log } from '../../src/log.ts'
 import { answerClientErrors } from '../../src/http/client-error.ts'
 
 export type Res = { status: number; headers: Headers; text: string; body: any }
@@ -35,6 +35,9 @@ export type TestServer = Probe & {
  */
 export const TEST_DRIVER: Driver['kind'] = process.env.DOCKET_TEST_DRIVER === 'postgres' ? 'postgres' : 'sqlite'
 
+/** DOCKET_TEST_LOG=1 shows what test servers log as errors (a 500's stack, a driver's failure) on stderr. */
+const log: Log = process.env.DOCKET_TEST_LOG === '1' ? { info: () => {}, error: stderrLog.error } : silentLog
+
 /** A real Docket on an ephemeral port over a temp SQLite file (or a fresh PostgreSQL database), with a manual clock. */
 export async function startServer(config: Partial<AppConfig> = {}, options: { realTime?: boolean; lockTimeoutMs?: number } = {}): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'docket-test-'))
@@ -43,7 +46,7 @@ export async function startServer(config: Partial<AppConfig> = {}, options: { re
   const storage = TEST_DRIVER === 'postgres'
     ? await postgresStorage(clock)
     : sqliteStorage(join(dir, 'docket.db'), clock, options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS)
-  const docket = createApp({ driver: storage.driver, clock, log: silentLog, config, autoReap: false })
+  const docket = createApp({ driver: storage.driver, clock, log, config, autoReap: false })
   const server: Server = createServer(docket.handler)
   answerClientErrors(server)
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
@@ -77,7 +80,7 @@ function sqliteStorage(path: string, clock: Clock, lockTimeoutMs: number): Stora
 
 async function postgresStorage(clock: Clock): Promise<Storage> {
   const url = await migratedDatabase()
-  const driver = await openPostgresDriver({ url, poolSize: 8, clock, log: silentLog })
+  const driver = await openPostgresDriver({ url, poolSize: 8, clock, log })
   const probe = postgresProbe(url)
   // A test that reads the SQLite file directly cannot run here: it says so instead of failing obscurely.
   const db = new Proxy({}, {
