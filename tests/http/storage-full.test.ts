@@ -1,3 +1,4 @@
+// SQLite only: a full database made with PRAGMA max_page_count; PostgreSQL has no such limit to set per database.
 // SQLITE_FULL, made here with max_page_count (tests/process/full-disk.test.ts fills a real disk): 507
 // storage_full for every request whose batch it rolled back, nothing half-written, recovery once there is room.
 import { suite } from 'uvu'
