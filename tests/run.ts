@@ -135,6 +135,7 @@ async function main(): Promise<number> {
     for (const file of files.filter((f) => isDriverDependent(f) && !runsOnPostgres(f))) {
       process.stdout.write(`${relative(root, file)}: SQLite only (${sqliteOnly(file)})\n`)
     }
+    if (here.length === 0) process.stdout.write(`no matching file runs on PostgreSQL (only those of ${DRIVER_DIRS.join(', ')} do)\n`)
   }
   const results: Array<[Driver, Counts]> = []
   if (driver === 'postgres' && here.length > 0 && !(await startPostgres())) results.push(['postgres', { passed: 0, failed: 1, skipped: 0 }])
