@@ -4,6 +4,7 @@ import { startServer, type TestServer } from '../helpers/server.ts'
 import { bearer, expectStatus, unique } from '../helpers/fixtures.ts'
 import { assertConsistent } from '../helpers/invariants.ts'
 import { prng } from '../helpers/random.ts'
+import { walkTasks } from '../helpers/tasks.ts'
 
 type Ctx = { s: TestServer }
 const test = suite<Ctx>('64 concurrent claimers', {} as Ctx)
@@ -80,16 +81,15 @@ test(`claims, heartbeats, failures and expiries from ${AGENTS} agents over ${ROL
   for (let round = 0; round < 50; round++) {
     await Promise.all(Array.from({ length: AGENTS }, (_, n) => agent(n)))
     await expireAll()
-    const open = s.db.prepare("SELECT count(*) FROM tasks WHERE stage <> 'd' AND dead_letter_reason IS NULL").pluck().get()
-    if (open === 0) break
+    const open = (await walkTasks(s, { stage: 'w' }, 1000)).filter((t) => t.dead_letter_reason === null)
+    if (open.length === 0) break
   }
   assert.ok(expiries > 0 && claims > taskIds.length, `the schedule mixed in too little (${claims} claims, ${expiries} expiries)`)
 
-  const taskOf = s.db.prepare('SELECT stage, dead_letter_reason FROM tasks WHERE id = ?')
-  const runsOf = s.db.prepare('SELECT attempt, status, started_at_ms, ended_at_ms FROM runs WHERE task_id = ? ORDER BY attempt')
   for (const id of taskIds) {
-    const task = taskOf.get(id) as { stage: string; dead_letter_reason: string | null }
-    const runs = runsOf.all(id) as Array<{ attempt: number; status: string; started_at_ms: number; ended_at_ms: number | null }>
+    const task: { stage: string; dead_letter_reason: string | null } = expectStatus(await s.request('GET', `/tasks/${id}`), 200).body
+    const runs: Array<{ attempt: number; status: string; started_at_ms: number; ended_at_ms: number | null }> =
+      expectStatus(await s.request('GET', `/tasks/${id}/runs?limit=1000`), 200).body.items
     const completed = runs.filter((r) => r.status === 'completed').length
     if (task.stage === 'd') {
       assert.is(task.dead_letter_reason, null, `${id} both completed and dead-lettered`)
@@ -107,7 +107,7 @@ test(`claims, heartbeats, failures and expiries from ${AGENTS} agents over ${ROL
       if (i > 0) assert.ok(runs[i - 1].ended_at_ms! <= r.started_at_ms, `${id}: attempts ${i} and ${i + 1} overlap`)
     })
   }
-  assertConsistent(s.db)
+  await assertConsistent(s)
 })
 
 test.run()

@@ -27,9 +27,9 @@ export function claimClient(s: TestServer) {
       return { status: res.status, body }
     },
     /** Every run of the roles this client claimed for that holds a lease now was answered to a client. */
-    assertEveryLeaseDelivered(): void {
-      const live = s.db.prepare("SELECT id, agent_role FROM runs WHERE status = 'running'").all()
-        .filter((r: any) => roles.has(r.agent_role)).map((r: any) => r.id as string)
+    async assertEveryLeaseDelivered(): Promise<void> {
+      const live = (await s.sql("SELECT id, agent_role FROM runs WHERE status = 'running'"))
+        .filter((r) => roles.has(r.agent_role)).map((r) => r.id as string)
       const orphans = live.filter((id) => !delivered.has(id))
       assert.equal(orphans, [], `${orphans.length} of ${live.length} live leases were never delivered`)
     },

@@ -8,17 +8,20 @@ import { manualClock, systemClock, type Clock, type ManualClock } from '../../sr
 import { closeDb, openDb, type Db } from '../../src/store/sqlite/db.ts'
 import { createSqliteDriver } from '../../src/store/sqlite/driver.ts'
 import { openPostgresDriver } from '../../src/store/postgres/driver.ts'
+import { postgresProbe, sqliteProbe, type Probe } from './sql.ts'
 import { migratedDatabase } from './postgres.ts'
 import type { Driver } from '../../src/store/driver.ts'
 import { DEFAULT_LOCK_TIMEOUT_MS } from '../../src/store/sqlite/writer.ts'
-import { silentLog } from '../../src/log.ts'
+import { silentLog, stderrLog, type Log } from '../../src/log.ts'
 import { answerClientErrors } from '../../src/http/client-error.ts'
 
 export type Res = { status: number; headers: Headers; text: string; body: any }
 
-export type TestServer = {
+/** `driver` and `sql` (tests/helpers/sql.ts) reach the server's database, whichever driver it runs on. */
+export type TestServer = Probe & {
   url: string
   clock: ManualClock
+  /** The SQLite handle, for tests that are SQLite-only; it throws on PostgreSQL. */
   db: Db
   dir: string
   docket: ReturnType<typeof createApp>
@@ -32,6 +35,9 @@ export type TestServer = {
  */
 export const TEST_DRIVER: Driver['kind'] = process.env.DOCKET_TEST_DRIVER === 'postgres' ? 'postgres' : 'sqlite'
 
+/** DOCKET_TEST_LOG=1 shows what test servers log as errors (a 500's stack, a driver's failure) on stderr. */
+const log: Log = process.env.DOCKET_TEST_LOG === '1' ? { info: () => {}, error: stderrLog.error } : silentLog
+
 /** A real Docket on an ephemeral port over a temp SQLite file (or a fresh PostgreSQL database), with a manual clock. */
 export async function startServer(config: Partial<AppConfig> = {}, options: { realTime?: boolean; lockTimeoutMs?: number } = {}): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'docket-test-'))
@@ -40,7 +46,7 @@ export async function startServer(config: Partial<AppConfig> = {}, options: { re
   const storage = TEST_DRIVER === 'postgres'
     ? await postgresStorage(clock)
     : sqliteStorage(join(dir, 'docket.db'), clock, options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS)
-  const docket = createApp({ driver: storage.driver, clock, log: silentLog, config, autoReap: false })
+  const docket = createApp({ driver: storage.driver, clock, log, config, autoReap: false })
   const server: Server = createServer(docket.handler)
   answerClientErrors(server)
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
@@ -48,6 +54,8 @@ export async function startServer(config: Partial<AppConfig> = {}, options: { re
   return {
     url,
     clock,
+    driver: storage.probe.driver,
+    sql: storage.probe.sql,
     db: storage.db,
     dir,
     docket,
@@ -62,21 +70,23 @@ export async function startServer(config: Partial<AppConfig> = {}, options: { re
   }
 }
 
-type Storage = { driver: Driver; db: Db; close(): Promise<void> }
+type Storage = { driver: Driver; db: Db; probe: Probe; close(): Promise<void> }
 
 function sqliteStorage(path: string, clock: Clock, lockTimeoutMs: number): Storage {
   const db = openDb(path)
   const driver = createSqliteDriver(db, { clock, lockTimeoutMs })
-  return { driver, db, close: async () => closeDb(db) }
+  return { driver, db, probe: sqliteProbe(db), close: async () => closeDb(db) }
 }
 
 async function postgresStorage(clock: Clock): Promise<Storage> {
-  const driver = await openPostgresDriver({ url: await migratedDatabase(), poolSize: 8, clock, log: silentLog })
+  const url = await migratedDatabase()
+  const driver = await openPostgresDriver({ url, poolSize: 8, clock, log })
+  const probe = postgresProbe(url)
   // A test that reads the SQLite file directly cannot run here: it says so instead of failing obscurely.
   const db = new Proxy({}, {
     get: () => { throw new Error('this test reads the SQLite database directly (s.db); make it driver-neutral or SQLite-only') },
   }) as Db
-  return { driver, db, close: () => driver.close() }
+  return { driver, db, probe, close: async () => { await probe.close(); await driver.close() } }
 }
 
 /** A body that is a string or Buffer is sent as is; anything else as JSON. */

@@ -8,7 +8,7 @@ const test = suite<{ s: TestServer }>('bulk', {} as { s: TestServer })
 test.before(async (ctx) => { ctx.s = await startServer() })
 test.after(async (ctx) => ctx.s.close())
 
-const assignmentCount = (s: TestServer) => s.db.prepare('SELECT count(*) FROM task_assignments').pluck().get() as number
+const assignmentCount = async (s: TestServer) => (await s.sql('SELECT count(*) AS n FROM task_assignments'))[0].n as number
 
 test('bulk create answers the ids in request order', async ({ s }) => {
   const pipelineId = await createPipeline(s)
@@ -39,7 +39,7 @@ test('bulk items accept every field of a single create', async ({ s }) => {
 
 test('a failing third item leaves no task and no assignment, and is named', async ({ s }) => {
   const pipelineId = await createPipeline(s)
-  const before = assignmentCount(s)
+  const before = await assignmentCount(s)
   const good = taskBody(pipelineId, { assigned_agent_id: 'agent' })
   const cases: Array<[Record<string, unknown>, number, string, string]> = [
     [taskBody('no-such-pipeline'), 404, 'pipeline_not_found', 'tasks[2].pipeline_id'],
@@ -53,7 +53,7 @@ test('a failing third item leaves no task and no assignment, and is named', asyn
     assert.is(res.body.error.details[0].path, path, res.text)
     assert.equal(await taskIdsOf(s, pipelineId), [], `half-written after ${code}`)
   }
-  assert.is(assignmentCount(s), before)
+  assert.is(await assignmentCount(s), before)
 })
 
 test('a duplicate dependency in one item is 409 and names the item', async ({ s }) => {

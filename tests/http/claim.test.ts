@@ -110,7 +110,7 @@ test('an idempotent claim replays the same lease with a fresh token; the old tok
   assert.is.not(again.lease_token, first.lease_token)
   expectError(await s.request('POST', `/leases/${first.lease_id}/heartbeat`, undefined, bearer(first.lease_token)), 401, 'unauthorized')
   expectStatus(await s.request('POST', `/leases/${again.lease_id}/heartbeat`, undefined, bearer(again.lease_token)), 200)
-  const stored = s.db.prepare('SELECT body FROM idempotency_keys WHERE key = ?').pluck().get(key['idempotency-key']) as string
+  const [{ body: stored }] = await s.sql('SELECT body FROM idempotency_keys WHERE key = ?', key['idempotency-key'])
   assert.not.ok(stored.includes(first.lease_token) || stored.includes(again.lease_token))
 })
 

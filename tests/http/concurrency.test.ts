@@ -2,6 +2,7 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { startServer, type TestServer } from '../helpers/server.ts'
 import { bearer, expectStatus, singleStage } from '../helpers/fixtures.ts'
+import { walkTasks } from '../helpers/tasks.ts'
 
 const test = suite<{ s: TestServer }>('concurrent claims', {} as { s: TestServer })
 test.before(async (ctx) => { ctx.s = await startServer() })
@@ -28,8 +29,7 @@ test('32 concurrent claimers drain 500 tasks: each claimed exactly once, none lo
   assert.is(claimed.length, 500)
   assert.is(new Set(claimed).size, 500)
   assert.equal([...claimed].sort(), [...ids].sort())
-  const doneCount = s.db.prepare("SELECT count(*) FROM tasks WHERE pipeline_id = ? AND stage = 'done'").pluck().get(pipelineId)
-  assert.is(doneCount, 500)
+  assert.is((await walkTasks(s, { pipeline_id: pipelineId, stage: 'done' }, 1000)).length, 500)
 })
 
 test.run()

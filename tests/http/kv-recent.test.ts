@@ -1,3 +1,4 @@
+// SQLite only: the recent-entries window is an FTS5 table of the SQLite schema; PostgreSQL searches one GIN index.
 // The recent index (schema.sql: store_fts_recent): which entries it holds as entries come and go, and how
 // search uses it. Each test starts its own Docket, most with a small window (the cap is a column).
 import { suite } from 'uvu'

@@ -66,7 +66,8 @@ test('an upsert and a delete keep the index in step', async ({ s }) => {
   assert.equal(keysOf(expectStatus(await search(s, { q: fresh }), 200)), ['k'])
   expectStatus(await s.request('DELETE', `/store/${ns}/k`), 204)
   assert.equal(keysOf(expectStatus(await search(s, { q: fresh }), 200)), [])
-  s.db.exec("INSERT INTO store_fts (store_fts, rank) VALUES ('integrity-check', 0)")
+  // FTS5's own check of the index against the entries; PostgreSQL's tsvector is a generated column.
+  if (s.driver === 'sqlite') await s.sql("INSERT INTO store_fts (store_fts, rank) VALUES ('integrity-check', 0)")
 })
 
 test('namespace is an exact filter', async ({ s }) => {

@@ -1,3 +1,4 @@
+// SQLite only: another connection holding the SQLite file's write lock; PostgreSQL locks rows, not the database.
 // Issue 13, item 2: another process holding SQLite's write lock (an operator's script, a backup tool) must
 // not freeze Docket. A second connection in this process takes the lock exactly as another process would.
 import { suite } from 'uvu'

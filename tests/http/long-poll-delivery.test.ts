@@ -12,14 +12,12 @@ const test = suite<Ctx>('long-poll delivery', {} as Ctx)
 test.before(async (ctx) => { ctx.s = await startServer({}, { realTime: true }) })
 test.after(async (ctx) => ctx.s.close())
 
-const runOf = (s: TestServer, runId: string) => s.db.prepare('SELECT * FROM runs WHERE id = ?').get(runId) as any
-const runsOfTask = (s: TestServer, taskId: string) => s.db.prepare('SELECT * FROM runs WHERE task_id = ? ORDER BY attempt').all(taskId) as any[]
-const taskRow = (s: TestServer, taskId: string) => s.db.prepare('SELECT * FROM tasks WHERE id = ?').get(taskId) as any
+const runsOfTask = async (s: TestServer, taskId: string) => expectStatus(await s.request('GET', `/tasks/${taskId}/runs`), 200).body.items as any[]
 
-async function until(condition: () => boolean, timeoutMs = 3000): Promise<void> {
+async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 3000): Promise<void> {
   const end = performance.now() + timeoutMs
-  while (!condition() && performance.now() < end) await tick(2)
-  assert.ok(condition(), 'condition not reached in time')
+  while (!(await condition()) && performance.now() < end) await tick(2)
+  assert.ok(await condition(), 'condition not reached in time')
 }
 
 /** A claim (no wait) whose client goes away while its lease is committed; resolves once it was given back. */
@@ -32,7 +30,7 @@ async function claimAndGo(s: TestServer, taskId: string, body: string, headers: 
   await gone
   await tick(20) // the server hears of the disconnect
   gate.open()
-  await until(() => runsOfTask(s, taskId)[0]?.status === 'released')
+  await until(async () => (await runsOfTask(s, taskId))[0]?.status === 'released')
 }
 
 test('many commits in one turn wake each waiter once: 40 waiters, 40 concurrent creates, 6 rounds', async ({ s }) => {
@@ -45,7 +43,7 @@ test('many commits in one turn wake each waiter once: 40 waiters, 40 concurrent 
     const statuses = (await Promise.all(answers)).map((a) => a.status)
     assert.equal(statuses.filter((x) => x !== 200), [], `round ${round}`)
   }
-  client.assertEveryLeaseDelivered()
+  await client.assertEveryLeaseDelivered()
   assert.is(client.delivered.size, 240)
 })
 
@@ -62,7 +60,7 @@ test('a claim whose deadline passes while its lease is committed still receives 
   const a = await answer
   assert.is(a.status, 200)
   assert.is(a.body.task.id, taskId)
-  client.assertEveryLeaseDelivered()
+  await client.assertEveryLeaseDelivered()
 })
 
 test('a client gone while its lease is committed gets nothing; the lease is given back and the next waiter gets the task', async ({ s }) => {
@@ -83,15 +81,16 @@ test('a client gone while its lease is committed gets nothing; the lease is give
   const a = await next
   assert.is(a.status, 200)
   assert.is(a.body.task.id, taskId)
-  const [first, second] = runsOfTask(s, taskId)
+  const [first, second] = await runsOfTask(s, taskId)
   assert.is(first.agent_id, 'gone')
   assert.is(first.status, 'released')
-  assert.is(first.lease_expires_at_ms, null)
+  assert.equal(await s.sql('SELECT lease_expires_at_ms FROM runs WHERE id = ?', first.id), [{ lease_expires_at_ms: null }])
   assert.is(second.agent_id, 'next')
-  assert.is(taskRow(s, taskId).failed_attempts, 0, 'a released lease is no failed attempt')
+  const [{ failed_attempts: failed }] = await s.sql('SELECT failed_attempts FROM tasks WHERE id = ?', taskId)
+  assert.is(failed, 0, 'a released lease is no failed attempt')
   const events = expectStatus(await s.request('GET', `/runs/${first.id}/events`), 200).body.items
   assert.equal(events.map((e: any) => [e.kind, e.data.reason]), [['released', 'client_gone']])
-  client.assertEveryLeaseDelivered()
+  await client.assertEveryLeaseDelivered()
 })
 
 test('a claim without wait_ms whose client is gone before its answer gives the lease back', async ({ s }) => {
@@ -112,7 +111,7 @@ test('a released claim sent with an Idempotency-Key is not replayed: a retry wit
   const retry = expectStatus(await s.request('POST', '/leases/claim', body, headers), 200).body
   assert.is(retry.task.id, taskId)
   assert.is(retry.run.attempt, 2)
-  assert.is(runOf(s, retry.run.id).status, 'running')
+  assert.is(expectStatus(await s.request('GET', `/runs/${retry.run.id}`), 200).body.status, 'running')
 })
 
 test('shutdown answers waiting claims 204 but a claim whose lease is being committed gets its lease', async () => {
@@ -131,7 +130,7 @@ test('shutdown answers waiting claims 204 but a claim whose lease is being commi
     assert.is((await idle).status, 204)
     gate.open()
     assert.is((await inFlight).status, 200)
-    client.assertEveryLeaseDelivered()
+    await client.assertEveryLeaseDelivered()
   } finally {
     await s.close()
   }
@@ -155,9 +154,9 @@ test('randomized: deadlines, single and bulk creates race; every live lease was 
     }
     await Promise.all([...answers, ...creates])
   }
-  client.assertEveryLeaseDelivered()
-  const claimable = s.db.prepare('SELECT count(*) FROM tasks WHERE pipeline_id = ? AND active_run_id IS NULL').pluck().get(pipelineId)
-  assert.is(client.delivered.size + (claimable as number), created)
+  await client.assertEveryLeaseDelivered()
+  const [{ n: claimable }] = await s.sql('SELECT count(*) AS n FROM tasks WHERE pipeline_id = ? AND active_run_id IS NULL', pipelineId)
+  assert.is(client.delivered.size + claimable, created)
 })
 
 test.run()

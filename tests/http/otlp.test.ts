@@ -209,13 +209,13 @@ function varint(n: number): Buffer {
   return Buffer.from(out)
 }
 
-const batchCount = (s: TestServer) => s.db.prepare('SELECT count(*) FROM otlp_batches').pluck().get() as number
+const batchCount = async (s: TestServer) => (await s.sql('SELECT count(*) AS n FROM otlp_batches'))[0].n as number
 
 test('protobuf that does not decode is kept as a blob and answered 400 with a protobuf google.rpc.Status', async ({ s }) => {
   const valid = protobufOf([readableSpan(), readableSpan()])
   const bodies = [Buffer.from('abc'), Buffer.from('definitely not protobuf \u0000\u00ff'), valid.subarray(0, valid.length - 5), Buffer.from([0xff, 0xff, 0xff]), deeplyNested(10_000)]
   for (const body of bodies) {
-    const before = batchCount(s)
+    const before = await batchCount(s)
     for (const headers of [PROTO, { ...PROTO, accept: 'application/json' }, {}]) {
       const res = await post(s, body, headers)
       assert.equal([res.status, res.type], [400, 'application/x-protobuf'], res.bytes.toString())
@@ -223,20 +223,20 @@ test('protobuf that does not decode is kept as a blob and answered 400 with a pr
       assert.is(status.code, 3) // INVALID_ARGUMENT
       assert.match(status.message, /not a valid OTLP ExportTraceServiceRequest .*; kept as blob batch \d+/)
     }
-    const stored = s.db.prepare('SELECT stored, payload_blob FROM otlp_batches ORDER BY id DESC LIMIT 1').get() as { stored: string; payload_blob: Buffer }
-    assert.is(batchCount(s), before + 3)
+    const [stored] = await s.sql('SELECT stored, payload_blob FROM otlp_batches ORDER BY id DESC LIMIT 1')
+    assert.is(await batchCount(s), before + 3)
     assert.equal([stored.stored, Buffer.compare(stored.payload_blob, body)], ['blob', 0])
   }
 })
 
 test('an Idempotency-Key replay of undecodable protobuf answers the same 400 and keeps one blob', async ({ s }) => {
   const headers = { ...PROTO, 'idempotency-key': unique('key') }
-  const before = batchCount(s)
+  const before = await batchCount(s)
   const first = await post(s, Buffer.from('abc'), headers)
   const again = await post(s, Buffer.from('abc'), headers, '/v1/traces')
   assert.equal([first.status, again.status, again.type], [400, 400, 'application/x-protobuf'])
   assert.equal(rpcStatusOf(again.bytes), rpcStatusOf(first.bytes))
-  assert.is(batchCount(s), before + 1)
+  assert.is(await batchCount(s), before + 1)
   const conflict = await post(s, Buffer.from('abd'), headers)
   assert.equal([conflict.status, conflict.json?.error.code], [409, 'idempotency_conflict'])
 })

@@ -1,3 +1,4 @@
+// SQLite only: a full database made with PRAGMA max_page_count; PostgreSQL has no such limit to set per database.
 // SQLITE_FULL, made here with max_page_count (tests/process/full-disk.test.ts fills a real disk): 507
 // storage_full for every request whose batch it rolled back, nothing half-written, recovery once there is room.
 import { suite } from 'uvu'
@@ -36,7 +37,7 @@ test('a write that finds no room answers 507 storage_full; its batch neighbours 
   }
   expectStatus(await s.request('PUT', '/store/full/big', { value: BIG }), 204)
   await createTask(s, pipelineId)
-  assertConsistent(s.db)
+  await assertConsistent(s)
 })
 
 test.run()

@@ -9,10 +9,11 @@ test.before(async (ctx) => { ctx.s = await startServer() })
 test.after(async (ctx) => ctx.s.close())
 
 /** Runs are written by claims (not part of this suite); a row put in directly stands for one. */
-function insertRun(s: TestServer, taskId: string, attempt: number, leaseExpiresAtMs: number | null): string {
+async function insertRun(s: TestServer, taskId: string, attempt: number, leaseExpiresAtMs: number | null): Promise<string> {
   const id = `run-${unique('r')}`
-  s.db.prepare(`INSERT INTO runs (id, task_id, attempt, status, agent_id, agent_role, started_at_ms, lease_token_hash, lease_ttl_ms, lease_expires_at_ms)
-    VALUES (?, ?, ?, 'running', 'agent-1', 'worker', ?, x'00', 1000, ?)`).run(id, taskId, attempt, s.clock.now(), leaseExpiresAtMs)
+  const insert = (hash: string) => `INSERT INTO runs (id, task_id, attempt, status, agent_id, agent_role, started_at_ms, lease_token_hash, lease_ttl_ms, lease_expires_at_ms)
+    VALUES (?, ?, ?, 'running', 'agent-1', 'worker', ?, ${hash}, 1000, ?)`
+  await s.sql({ sqlite: insert("x'00'"), postgres: insert("decode('00', 'hex')") }, id, taskId, attempt, s.clock.now(), leaseExpiresAtMs)
   return id
 }
 
@@ -180,9 +181,9 @@ test('a task without runs has no latest_run and no run-state', async ({ s }) => 
 
 test('latest_run and run-state show the highest attempt', async ({ s }) => {
   const id = await createTask(s, await createPipeline(s))
-  insertRun(s, id, 1, null)
+  await insertRun(s, id, 1, null)
   const expiresAt = s.clock.now() + 5000
-  const run2 = insertRun(s, id, 2, expiresAt)
+  const run2 = await insertRun(s, id, 2, expiresAt)
   const task = expectStatus(await s.request('GET', `/tasks/${id}`), 200).body
   assert.equal(task.latest_run, {
     id: run2, task_id: id, attempt: 2, status: 'running', agent_id: 'agent-1', agent_role: 'worker',
@@ -194,7 +195,7 @@ test('latest_run and run-state show the highest attempt', async ({ s }) => {
 
 test('run-state has null lease fields when the run holds no lease', async ({ s }) => {
   const id = await createTask(s, await createPipeline(s))
-  insertRun(s, id, 1, null)
+  await insertRun(s, id, 1, null)
   const state = expectStatus(await s.request('GET', `/tasks/${id}/run-state`), 200).body
   assert.is(state.lease_id, null)
   assert.is(state.lease_expires_at_ms, null)
@@ -202,7 +203,8 @@ test('run-state has null lease fields when the run holds no lease', async ({ s }
 
 test('runs are listed in attempt order, page by page', async ({ s }) => {
   const id = await createTask(s, await createPipeline(s))
-  const runIds = [1, 2, 3, 4, 5].map((n) => insertRun(s, id, n, null))
+  const runIds: string[] = []
+  for (const n of [1, 2, 3, 4, 5]) runIds.push(await insertRun(s, id, n, null))
   const seen: string[] = []
   let cursor: string | null = null
   do {

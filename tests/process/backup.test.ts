@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import Database from 'better-sqlite3'
 import { NODE, startProcess, tempDir } from '../helpers/process.ts'
 import { assertConsistent } from '../helpers/invariants.ts'
+import { sqliteProbe } from '../helpers/sql.ts'
 import { expectError, expectStatus, unique } from '../helpers/fixtures.ts'
 
 const test = suite('backup (child process)')
@@ -53,7 +54,7 @@ test('a backup taken while the server writes is consistent, holds every write ac
     const db = new Database(copy, { readonly: true })
     const has = db.prepare('SELECT count(*) FROM tasks WHERE id = ?').pluck()
     for (const id of before) assert.is(has.get(id), 1, `task ${id} acknowledged before the backup is missing`)
-    assertConsistent(db)
+    await assertConsistent(sqliteProbe(db))
     db.close()
   } finally {
     assert.equal(await p.kill('SIGTERM'), { code: 0, signal: null })

@@ -3,6 +3,7 @@ import * as assert from 'uvu/assert'
 import Database from 'better-sqlite3'
 import { startProcess, tempDir, type DocketProcess } from '../helpers/process.ts'
 import { assertConsistent } from '../helpers/invariants.ts'
+import { sqliteProbe } from '../helpers/sql.ts'
 import { bearer, expectStatus, unique } from '../helpers/fixtures.ts'
 
 const test = suite('crash safety (child process)')
@@ -98,7 +99,7 @@ for (const durability of ['normal', 'full']) {
         for (const id of acked.created) assert.ok(stageOf.get(id) !== undefined, `acknowledged task ${id} is missing`)
         for (const [taskId, runId] of acked.claimed) assert.ok(runOf.get(runId) !== undefined, `acknowledged run ${runId} of ${taskId} is missing`)
         for (const id of acked.completed) assert.is(stageOf.get(id), 'd', `acknowledged completion of ${id} is missing`)
-        assertConsistent(db)
+        await assertConsistent(sqliteProbe(db))
       } finally {
         db.close()
       }
