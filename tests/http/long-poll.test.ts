@@ -17,7 +17,9 @@ test.after.each(() => client.assertEveryLeaseDelivered())
 const waitClaim = (_s: TestServer, role: string, waitMs: number, agent = unique('agent'), signal?: AbortSignal) =>
   client.claim(role, waitMs, agent, signal)
 
-test('a waiting claim gets a task within 100 ms of its creation', async ({ s }) => {
+const WOKEN_WITHIN_MS = 500
+
+test('a waiting claim gets a task as soon as it is created', async ({ s }) => {
   const { pipelineId, role } = await singleStage(s)
   const pending = waitClaim(s, role, 5_000)
   await waitersReach(s, 1)
@@ -27,7 +29,9 @@ test('a waiting claim gets a task within 100 ms of its creation', async ({ s }) 
   const latency = performance.now() - created
   assert.is(res.status, 200)
   assert.is(res.body.task.id, taskId)
-  assert.ok(latency < 100, `took ${latency} ms`)
+  // Woken by the commit, not by a re-check or the deadline; bench/ (long-poll) measures the latency itself:
+  // here the suite runs both drivers at once on 2 cores.
+  assert.ok(latency < WOKEN_WITHIN_MS, `took ${latency} ms`)
 })
 
 test('a waiting claim with nothing to find answers 204 after wait_ms', async ({ s }) => {
@@ -66,7 +70,7 @@ test('a task assigned to an agent reaches it even when other agents of the role 
   const res = await bob
   assert.is(res.status, 200)
   assert.is(res.body.task.id, taskId)
-  assert.ok(performance.now() - created < 100)
+  assert.ok(performance.now() - created < WOKEN_WITHIN_MS)
   assert.is((await alice).status, 204)
 })
 
