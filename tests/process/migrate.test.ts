@@ -64,13 +64,16 @@ test('a served database is copied table by table, row for row, and a second copy
   const to = await freshDatabase()
   const client = createClient(to)
   try {
-    await fill(server)
+    const filled = await fill(server)
     // The server keeps serving (and writing) during the copy: the copy reads one snapshot.
     const copy = runMigrate(file, to)
     assert.is(copy.status, 0, copy.stderr)
     assert.match(copy.stdout, /counts verified/)
     assert.not.match(copy.stdout + copy.stderr, /secret|password/)
 
+    const { leaseRun, leaseToken } = filled
+    const tasksBefore = expectStatus(await server.request('GET', '/tasks?limit=100'), 200).body
+    const searchBefore = expectStatus(await server.request('GET', '/store/search?q=deploys&namespace=notes&limit=5'), 200).body
     await server.kill('SIGTERM')
     const source = new Database(file, { readonly: true })
     await client.connect()
@@ -80,6 +83,18 @@ test('a served database is copied table by table, row for row, and a second copy
     const next = await client.query('SELECT nextval(pg_get_serial_sequence($1, $2)) > (SELECT max(id) FROM events) AS ok', ['events', 'id'])
     assert.ok(next.rows[0].ok, 'new ids come after the copied ones')
     source.close()
+
+    // The same answers from a Docket on the copy; the agent holding the lease goes on with its token.
+    const moved = await startProcess(['--db', to])
+    try {
+      assert.equal(expectStatus(await moved.request('GET', '/tasks?limit=100'), 200).body, tasksBefore)
+      const found = expectStatus(await moved.request('GET', '/store/search?q=deploys&namespace=notes&limit=5'), 200).body
+      assert.equal(found.map((h: { key: string }) => h.key).sort(), searchBefore.map((h: { key: string }) => h.key).sort())
+      expectStatus(await moved.request('POST', `/leases/${leaseRun}/heartbeat`, undefined, bearer(leaseToken)), 200)
+      expectStatus(await moved.request('POST', `/runs/${leaseRun}/transition`, { trigger: 'go' }, bearer(leaseToken)), 200)
+    } finally {
+      await moved.kill('SIGTERM')
+    }
 
     const again = runMigrate(file, to)
     assert.is(again.status, 2, again.stderr)
