@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert'
 import fc from 'fast-check'
 import { startServer, type TestServer } from '../helpers/server.ts'
 import { expectError, expectStatus, unique } from '../helpers/fixtures.ts'
-import { RANKED_CANDIDATES } from '../../src/store/sqlite/kv.ts'
+import { RANKED_CANDIDATES } from '../../src/domain/search.ts'
 
 const test = suite<{ s: TestServer }>('kv search', {} as { s: TestServer })
 test.before(async (ctx) => { ctx.s = await startServer() })

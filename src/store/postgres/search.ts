@@ -3,7 +3,7 @@
 // schema.postgres.sql (migration 3). README: Store lists where the answers differ from FTS5's.
 import type pg from 'pg'
 import type { Clock } from '../../clock.ts'
-import { RANKED_CANDIDATES } from '../sqlite/kv.ts'
+import { RANKED_CANDIDATES } from '../../domain/search.ts'
 import { statement } from './sql.ts'
 import type { HitRow, Search } from '../types.ts'
 
@@ -107,7 +107,7 @@ export function createSearch(pool: pg.Pool, clock: Clock): (s: Search) => Promis
   }
 
   return async function search(s: Search): Promise<HitRow[]> {
-    const terms = termsOf(s.match)
+    const terms = s.terms
     const filter = s.filter === undefined ? null : pgFilter(s.filter)
     if (filter === 'never') return []
     const operands = terms.map(operand)
@@ -137,11 +137,6 @@ function isCommon(stats: Stats, terms: string[], namespace: string | undefined):
     if (words.length > 0) share *= Math.min(...words.map((w) => stats.words.get(w) ?? 0))
   }
   return share * stats.entries >= Math.sqrt(7000 * stats.entries)
-}
-
-/** The terms of the FTS5 query ftsQuery built: double-quoted phrases (internal quotes doubled), one space apart. */
-function termsOf(match: string): string[] {
-  return [...match.matchAll(/"((?:[^"]|"")*)"/g)].map((m) => m[1].replaceAll('""', '"'))
 }
 
 /**
