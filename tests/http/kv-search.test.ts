@@ -136,6 +136,16 @@ test('FTS syntax in q is searched literally', async ({ s }) => {
   for (const q of ['"', '""', '*', ':', '(', ')', 'NEAR(a b)', '-', '{text}:x', '\u0000']) expectStatus(await search(s, { q }), 200)
 })
 
+test('a q without a word matches nothing, with or without a namespace; a wordless term beside others is left out', async ({ s }) => {
+  const [ns, w] = [unique('ns'), word()]
+  await putValue(s, ns, 'k', `${w} here`)
+  for (const q of ['-', '" *', '—', '\u0000']) {
+    assert.equal(expectStatus(await search(s, { q }), 200).body, [], q)
+    assert.equal(expectStatus(await search(s, { q, namespace: ns }), 200).body, [], q)
+  }
+  assert.equal(keysOf(expectStatus(await search(s, { q: `${w} -`, namespace: ns }), 200)), ['k'])
+})
+
 test('any q and namespace answer 200 or a 4xx, never a 500', async ({ s }) => {
   await putValue(s, unique('ns'), 'k', 'some text to match against')
   await fc.assert(fc.asyncProperty(fc.string({ unit: 'binary', maxLength: 40 }), fc.string({ maxLength: 5 }), async (q, ns) => {

@@ -5,6 +5,7 @@ import { noContent, rawJson } from '../reply.ts'
 import { pageJson } from '../pagination.ts'
 import { AppError, validationError, type Detail } from '../../domain/errors.ts'
 import { filterJson, isJsonPath, searchTerms } from '../../domain/search.ts'
+import { tokensOf } from '../../domain/fts5-tokens.ts'
 import type { EntryRow, HitRow } from '../../store/types.ts'
 
 const MAX_NAME_BYTES = 512
@@ -60,6 +61,8 @@ export const kvRoutes: Route[] = [
       throw validationError([{ path: 'query.filter_path', message: 'not a JSON path such as $.status, $.tags[0] or $."a key"' }])
     }
     const filter = path === undefined ? undefined : { path, text: value, json: value === undefined ? null : filterJson(value) }
+    // A term without a word (`-`, `"`) is left out, as FTS5 leaves out an empty phrase; with none left, nothing matches.
+    if (!terms.some((t) => tokensOf(t).length > 0)) return rawJson(200, '[]')
     const hits = await app.driver.reads.search({ terms, namespace, filter, limit })
     return rawJson(200, `[${hits.map(hitJson).join(',')}]`)
   }),
