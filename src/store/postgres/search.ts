@@ -1,19 +1,21 @@
 // Full-text search of the store on PostgreSQL: the SQLite driver's query semantics (R§21.5: each term a
-// literal phrase, all ANDed; namespace; filter_path/filter_value) over the generated `search` tsvector of
-// schema.postgres.sql (migration 3). README: Store lists where the answers differ from FTS5's.
+// literal phrase, all ANDed; namespace; filter_path/filter_value) over the `search` tsvector the driver writes
+// (search-vector.ts: FTS5's tokens), so that both drivers find the same entries. Ranked by ts_rank, snippets as
+// FTS5 makes them (snippet.ts). README: Store lists where the answers differ from FTS5's.
 import type pg from 'pg'
 import type { Clock } from '../../clock.ts'
 import { RANKED_CANDIDATES } from '../../domain/search.ts'
 import { statement } from './sql.ts'
+import { tokensOf } from '../../domain/fts5-tokens.ts'
+import { valueSearchText } from './search-text.ts'
+import { allWords, lexeme, searchQuery } from './search-vector.ts'
+import { snippet } from './snippet.ts'
 import type { HitRow, Search } from '../types.ts'
 
-// The words, all answered by the GIN index: every term ($1: each a phrase kept inside one field), and for a
-// filter the words its value must hold to pass ($14/$15: the entry holds every word of one of these texts;
-// null: no such texts; see pgFilter). Not restricted to the value field: weights would cost the index a
-// recheck of every entry it finds. A text without any word requires nothing.
-const WORDS = `s.search @@ to_tsquery('simple', $1) AND ($2::text IS NULL OR s.namespace = $2)
-  AND ($14::text IS NULL OR numnode(plainto_tsquery('simple', $14)) = 0 OR numnode(plainto_tsquery('simple', $15)) = 0
-    OR s.search @@ (plainto_tsquery('simple', $14) || plainto_tsquery('simple', $15)))`
+// The words, all answered by the GIN index: $3 is the search's tsquery ($1), and for a filter also the words
+// its value must hold to pass (see filterWords). A phrase costs the index a recheck of each entry it finds
+// (positions are not in a GIN index); single words do not.
+const WORDS = `s.search @@ $3::tsquery AND ($2::text IS NULL OR s.namespace = $2)`
 
 // filter_path/filter_value as the SQLite driver compares them (json_extract(v, path) = text, or v -> path =
 // json): a string by its text, an object or array by its JSON text, a number, boolean or null by its JSON
@@ -48,35 +50,15 @@ const CANDIDATES = {
     ORDER BY m.id DESC LIMIT ${RANKED_CANDIDATES}`,
 }
 
-// Snippet options: FTS5's snippet(…, '**', '**', '…', 24) as near as ts_headline comes (one fragment of at
-// most 24 words around the best match; the ellipses are added below, where the fragment was cut).
-const HEADLINE = 'StartSel=**, StopSel=**, MaxWords=24, MinWords=12, ShortWord=0, MaxFragments=1'
-
-// $3 the terms ANDed as plain phrases (rank and highlights), $4 limit, $13 each term alone. ts_rank with
-// equal weights and normalization 1 (divided by 1 + log of the entry's length, as bm25 favours short
-// entries), negated so that lower is better as with bm25. The snippet is drawn from the field that holds
-// the most terms (ties: namespace, key, value, as FTS5 picks a column). Where the fragment was cut is found
-// by comparing its words (\W: ts_headline drops some punctuation at the edges) with the field's first and last.
+// $1 the terms ANDed as phrases, $4 limit. ts_rank with equal weights and normalization 1 (divided by 1 +
+// log of the entry's length, as bm25 favours short entries), negated so that lower is better as with bm25.
 const searchSql = (candidates: string) => `
 WITH hits AS (${candidates}
 ), best AS (
-  SELECT id, search, -ts_rank('{1,1,1,1}', search, to_tsquery('simple', $3), 1) AS rank FROM hits ORDER BY rank, id LIMIT $4
+  SELECT id, -ts_rank('{1,1,1,1}', search, $1::tsquery, 1) AS rank FROM hits ORDER BY rank, id LIMIT $4
 )
-SELECT s.namespace, s.key, s.value_json, s.created_at_ms, s.updated_at_ms, b.rank,
-  CASE WHEN starts_with(c.head, c.shown) THEN '' ELSE '…' END || hl.h ||
-  CASE WHEN right(c.tail, length(c.shown)) = c.shown THEN '' ELSE '…' END AS snippet
+SELECT s.namespace, s.key, s.value_json, s.created_at_ms, s.updated_at_ms, b.rank
 FROM best b JOIN store s ON s.id = b.id
-CROSS JOIN LATERAL (SELECT ts_filter(b.search, '{a}') AS v OFFSET 0) value
-CROSS JOIN LATERAL (
-  SELECT CASE w WHEN 'D' THEN s.namespace WHEN 'C' THEN s.key ELSE coalesce(docket_search_text(s.value_json), '') END AS text
-  FROM (VALUES (1, 'D', to_tsvector('simple', s.namespace)), (2, 'C', to_tsvector('simple', s.key)), (3, 'A', value.v)) f (o, w, v)
-  ORDER BY (SELECT count(*) FROM unnest($13::text[]) t WHERE f.v @@ to_tsquery('simple', t)) DESC, o
-  LIMIT 1) f
-CROSS JOIN LATERAL (SELECT ts_headline('simple', f.text, to_tsquery('simple', $3), '${HEADLINE}') AS h OFFSET 0) hl
-CROSS JOIN LATERAL (
-  SELECT regexp_replace(hl.h, '\\W+', '', 'g') AS shown, regexp_replace(left(f.text, length(hl.h) + 64), '\\W+', '', 'g') AS head,
-    regexp_replace(right(f.text, length(hl.h) + 64), '\\W+', '', 'g') AS tail
-  OFFSET 0) c
 ORDER BY b.rank, b.id`
 const SEARCH = { newestFirst: searchSql(CANDIDATES.newestFirst), byIndex: searchSql(CANDIDATES.byIndex) }
 
@@ -107,19 +89,20 @@ export function createSearch(pool: pg.Pool, clock: Clock): (s: Search) => Promis
   }
 
   return async function search(s: Search): Promise<HitRow[]> {
-    const terms = s.terms
+    const query = searchQuery(s.terms)
+    if (query === null) return [] // no term has a word: FTS5 matches nothing either
     const filter = s.filter === undefined ? null : pgFilter(s.filter)
     if (filter === 'never') return []
-    const operands = terms.map(operand)
-    const plan = isCommon(await currentStats(), terms, s.namespace) ? 'newestFirst' : 'byIndex'
+    const words = filter === null ? null : filterWords(s.filter!)
+    const plan = isCommon(await currentStats(), s.terms, s.namespace) ? 'newestFirst' : 'byIndex'
     // Unnamed, so planned for this search's own tsquery (a named statement's generic plan would guess).
-    const { rows } = await pool.query<HitRow>(SEARCH[plan], [
-      operands.map(inOneField).join(' & '), s.namespace ?? null, operands.join(' & '), s.limit,
+    const { rows } = await pool.query<Omit<HitRow, 'snippet'>>(SEARCH[plan], [
+      query, s.namespace ?? null, words === null ? query : `${query} & (${words})`, s.limit,
       filter?.steps ?? null, filter?.guards.map((g) => g.steps) ?? [], filter?.guards.map((g) => g.type) ?? [],
-      s.filter?.text ?? null, s.filter?.json ?? null, ...(filter?.mustHold ?? [null, null, null]), operands,
-      ...(filter?.words ?? [null, null]),
+      s.filter?.text ?? null, s.filter?.json ?? null, ...(filter?.mustHold ?? [null, null, null]),
     ])
-    return rows
+    const phrases = s.terms.map((t) => tokensOf(t).map(lexeme)).filter((p) => p.length > 0)
+    return rows.map((r) => ({ ...r, snippet: snippet([r.namespace, r.key, valueSearchText(r.value_json)], phrases) ?? '' }))
   }
 }
 
@@ -133,33 +116,17 @@ function isCommon(stats: Stats, terms: string[], namespace: string | undefined):
   if (!(stats.entries > 0)) return false
   let share = namespace === undefined ? 1 : (stats.namespaces.get(namespace) ?? 0)
   for (const term of terms) {
-    const words = term.toLowerCase().split(/[^\p{L}\p{N}]+/u).filter((w) => w !== '')
+    const words = tokensOf(term).map(lexeme)
     if (words.length > 0) share *= Math.min(...words.map((w) => stats.words.get(w) ?? 0))
   }
   return share * stats.entries >= Math.sqrt(7000 * stats.entries)
 }
-
-/**
- * A term as a quoted tsquery operand: to_tsquery('simple', …) runs the parser on it and joins its words with
- * <-> (a phrase), as phraseto_tsquery does; inside the quotes only ' and \ are special.
- */
-const operand = (term: string) => `'${term.replaceAll('\\', '\\\\').replaceAll("'", "''")}'`
-
-/**
- * A phrase matches within one field, as within one FTS5 column: `search` concatenates namespace (weight D),
- * key (C) and value (A) with consecutive positions, so `'a' <-> 'b'` would also match the last word of the
- * key and the first of the value. A single word needs no weights (which cost the GIN index a recheck of
- * every row it finds); anything else may be parsed into several words.
- */
-const inOneField = (op: string) => (/^'[\p{L}\p{Nd}]+'$/u.test(op) ? op : `(${op}:A | ${op}:C | ${op}:D)`)
 
 type PgFilter = {
   steps: string[]
   guards: Array<{ steps: number; type: 'array' | 'object' }>
   /** Texts of which a value must hold at least one to pass (null: none). */
   mustHold: [string | null, string | null, string | null]
-  /** Texts of which the value field holds every word of one if the value passes, or null (no such texts). */
-  words: [string, string] | [null, null]
 }
 
 // A step of a path isJsonPath accepted: ."quoted key", .key, [N], [#] or [#-N].
@@ -181,10 +148,6 @@ function pgFilter(filter: NonNullable<Search['filter']>): PgFilter | 'never' {
     steps: [],
     guards: [],
     mustHold: [JSON.stringify(text), isComposite ? text : null, json],
-    // Search indexes a value's strings and numbers (docket_search_text): a string equal to `text` or a
-    // number written `json` puts its words in the value field; an object or array (compared by its JSON
-    // text), true, false and null may put none.
-    words: isComposite ? [null, null] : json === null ? [text, text] : /^-?\d/.test(json) ? [text, json] : [null, null],
   }
   STEP.lastIndex = 1 // after the '$'
   for (let m = STEP.exec(filter.path); m !== null; m = STEP.exec(filter.path)) {
@@ -200,4 +163,23 @@ function pgFilter(filter: NonNullable<Search['filter']>): PgFilter | 'never' {
     result.steps.push(index ?? `-${fromEnd}`)
   }
   return result
+}
+
+/**
+ * The words a value that passes the filter holds, as a tsquery (null: it may hold none). Search indexes a
+ * value's strings and numbers (search-text.ts): a string equal to `text` puts the words of `text` in the
+ * vector, a number equal to `json` those of its text as SQLite prints it; an object or array (compared by its
+ * JSON text), true, false and null may put none.
+ */
+function filterWords(filter: NonNullable<Search['filter']>): string | null {
+  const { text, json } = filter
+  if (text === undefined || /^[[{]/.test(text)) return null
+  const alternatives = [text]
+  if (json !== null) {
+    if (!/^-?\d/.test(json)) return null
+    alternatives.push(valueSearchText(json) ?? '')
+  }
+  const queries = alternatives.map(allWords)
+  if (queries.some((q) => q === null)) return null
+  return queries.map((q) => `(${q})`).join(' | ')
 }
