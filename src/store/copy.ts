@@ -4,7 +4,7 @@
 // written in one transaction, so a copy that fails leaves it empty.
 import type Database from 'better-sqlite3'
 import type pg from 'pg'
-import { searchVector } from './postgres/search-vector.ts'
+import { recentVector, searchVector } from './postgres/search-vector.ts'
 
 /**
  * The tables in foreign-key order, with the columns both schemas share. Left out: generated columns
@@ -58,7 +58,10 @@ export const TABLES: Array<{
   },
   {
     name: 'store', columns: ['id', 'namespace', 'key', 'value_json', 'created_at_ms', 'updated_at_ms'], order: 'id', identity: 'id',
-    derived: { column: 'search', from: ([, ns, key, valueJson]) => searchVector(ns as string, key as string, valueJson as string) },
+    derived: {
+      column: 'search',
+      from: ([id, ns, key, valueJson]) => `${searchVector(ns as string, key as string, valueJson as string)} ${recentVector(BigInt(id as string))}`,
+    },
   },
 ]
 

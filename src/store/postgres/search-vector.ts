@@ -12,6 +12,10 @@
 //   VECTOR_BUDGET bytes, and not after (each new lexeme costs its UTF-8 length + 5, each further place 2);
 // - a lexeme holds at most 2,047 bytes: a token longer than LONG_TOKEN bytes (first cut to FTS5's 32,768) is
 //   its first bytes, `#` and the SHA-256 of the whole, which no other token can equal (`#` separates tokens).
+// Two more lexemes, without positions, let the GIN index narrow a search as SQLite's FTS5 indexes do (no
+// token starts with `#`, so neither can be a word): the namespace's (`#n` and a hash: FTS5's ns_tag), and
+// the entry's id bucket (`#r` and id / RECENT_BUCKET, written by the upsert, which knows the id), so that a
+// search of common words reads only the newest entries' index entries first (search.ts).
 import { createHash } from 'node:crypto'
 import { forEachToken, MAX_TOKEN_BYTES, tokensOf } from '../../domain/fts5-tokens.ts'
 import { valueSearchText } from './search-text.ts'
@@ -22,6 +26,18 @@ const PLACES = 256
 export const VECTOR_BUDGET = 1_000_000
 const LONG_TOKEN = 1_000
 const LONG_PREFIX = 900
+/** Ids per `#r` bucket. */
+export const RECENT_BUCKET = 1024
+
+/** The lexeme every entry of `namespace` holds (64 bits of its SHA-256: the namespace itself is compared too). */
+export function namespaceLexeme(namespace: string): string {
+  return `#n${createHash('sha256').update(namespace).digest('hex').slice(0, 16)}`
+}
+
+/** The id bucket lexeme of entry `id` as a tsvector literal (the upsert writes the same in SQL: entries.ts). */
+export function recentVector(id: bigint): string {
+  return `'#r${id / BigInt(RECENT_BUCKET)}'`
+}
 
 /** A token as the lexeme that stands for it in vectors and queries. */
 export function lexeme(token: string): string {
@@ -44,7 +60,8 @@ const quoted = (lex: string) => `'${lex.replaceAll('\\', '\\\\').replaceAll("'",
 export function searchVector(namespace: string, key: string, valueJson: string): string {
   const places = new Map<string, number[]>()
   let position = 0
-  let size = 0
+  const ns = namespaceLexeme(namespace)
+  let size = ns.length + 5
   let full = false
   for (const text of [namespace, key, valueSearchText(valueJson) ?? '']) {
     if (full) break
@@ -72,8 +89,8 @@ export function searchVector(namespace: string, key: string, valueJson: string):
     })
     position++ // two apart between fields
   }
-  let out = ''
-  for (const [lex, at] of places) out += `${out === '' ? '' : ' '}${quoted(lex)}:${at.join(',')}`
+  let out = quoted(ns)
+  for (const [lex, at] of places) out += ` ${quoted(lex)}:${at.join(',')}`
   return out
 }
 

@@ -8,14 +8,17 @@ import { RANKED_CANDIDATES } from '../../domain/search.ts'
 import { statement } from './sql.ts'
 import { tokensOf } from '../../domain/fts5-tokens.ts'
 import { valueSearchText } from './search-text.ts'
-import { allWords, lexeme, searchQuery } from './search-vector.ts'
+import { allWords, lexeme, namespaceLexeme, RECENT_BUCKET, searchQuery } from './search-vector.ts'
 import { snippet } from './snippet.ts'
 import type { HitRow, Search } from '../types.ts'
 
-// The words, all answered by the GIN index: $3 is the search's tsquery ($1), and for a filter also the words
-// its value must hold to pass (see filterWords). A phrase costs the index a recheck of each entry it finds
-// (positions are not in a GIN index); single words do not.
-const WORDS = `s.search @@ $3::tsquery AND ($2::text IS NULL OR s.namespace = $2)`
+// The words, all answered by the GIN index: $3 is the search's tsquery ($1) with the namespace's lexeme and,
+// for a filter, the words its value must hold to pass (see filterWords). A phrase costs the index a recheck
+// of each entry it finds (positions are not in a GIN index); single words do not. `window` also requires
+// one of the id buckets (search-vector.ts) of the newest $13 entries.
+const WORDS = (window: boolean) => `s.search @@ ${window ? `($3::tsquery && (SELECT string_agg('''#r' || b || '''', ' | ')::tsquery
+    FROM (SELECT max(id) AS newest FROM store) m, generate_series((m.newest - $13) / ${RECENT_BUCKET}, m.newest / ${RECENT_BUCKET}) b))` : '$3::tsquery'}
+  AND ($2::text IS NULL OR s.namespace = $2)`
 
 // filter_path/filter_value as the SQLite driver compares them (json_extract(v, path) = text, or v -> path =
 // json): a string by its text, an object or array by its JSON text, a number, boolean or null by its JSON
@@ -36,31 +39,31 @@ const FILTER = `($5::text[] IS NULL OR (
           OFFSET 0) e)))`
 
 /**
- * The newest RANKED_CANDIDATES results, as on SQLite, found one of two ways. `newestFirst`: the primary key
- * backwards until that many pass, for words in many entries (each entry read costs a few µs: its tsvector
- * comes from TOAST). `byIndex`: every entry holding the words through the GIN index (≈ 1 µs each: no TOAST
- * read), then newest first until that many pass the filter. The planner would walk the primary key for
- * words in as few as 5 % of entries: it does not count the TOAST reads.
+ * The newest RANKED_CANDIDATES results, as on SQLite: every entry holding the words, through the GIN index
+ * (no entry's vector is read from TOAST unless a phrase needs its positions), newest first until that many
+ * pass the filter. Words in many entries are first looked for among the newest entries only (`window`: their
+ * id buckets are in the index too, so the index hands over only those), the way SQLite ranks in its recent
+ * window; when fewer than RANKED_CANDIDATES pass there, the search runs again over every entry, so the
+ * answer is the same. `candidates` says how many passed.
  */
-const CANDIDATES = {
-  newestFirst: `SELECT s.id, s.search FROM store s WHERE ${WORDS} AND ${FILTER} ORDER BY s.id DESC LIMIT ${RANKED_CANDIDATES}`,
-  // OFFSET 0: planned alone, the inner query has no order to keep, so it cannot walk the primary key.
-  byIndex: `SELECT s.id, s.search FROM (SELECT id FROM (SELECT s.id FROM store s WHERE ${WORDS} OFFSET 0) a ORDER BY id DESC) m
+// OFFSET 0: planned alone, the inner query has no order to keep, so it cannot walk the primary key (reading
+// each entry's vector from TOAST to test the words: ≈ 10 µs an entry, which the planner does not count).
+const candidates = (window: boolean) => `SELECT s.id, s.search
+    FROM (SELECT id FROM (SELECT s.id FROM store s WHERE ${WORDS(window)} OFFSET 0) a ORDER BY id DESC) m
     CROSS JOIN LATERAL (SELECT s.id, s.search FROM store s WHERE s.id = m.id AND ${FILTER}) s
-    ORDER BY m.id DESC LIMIT ${RANKED_CANDIDATES}`,
-}
+    ORDER BY m.id DESC LIMIT ${RANKED_CANDIDATES}`
 
 // $1 the terms ANDed as phrases, $4 limit. ts_rank with equal weights and normalization 1 (divided by 1 +
 // log of the entry's length, as bm25 favours short entries), negated so that lower is better as with bm25.
-const searchSql = (candidates: string) => `
-WITH hits AS (${candidates}
+const searchSql = (window: boolean) => `
+WITH hits AS (${candidates(window)}
 ), best AS (
   SELECT id, -ts_rank('{1,1,1,1}', search, $1::tsquery, 1) AS rank FROM hits ORDER BY rank, id LIMIT $4
 )
-SELECT s.namespace, s.key, s.value_json, s.created_at_ms, s.updated_at_ms, b.rank
+SELECT s.namespace, s.key, s.value_json, s.created_at_ms, s.updated_at_ms, b.rank, (SELECT count(*) FROM hits)::int AS candidates
 FROM best b JOIN store s ON s.id = b.id
 ORDER BY b.rank, b.id`
-const SEARCH = { newestFirst: searchSql(CANDIDATES.newestFirst), byIndex: searchSql(CANDIDATES.byIndex) }
+const SEARCH = { all: searchSql(false), window: searchSql(true) }
 
 // What ANALYZE found: the entry count, the share of entries holding each of the most common words, and of
 // each of the most common namespaces.
@@ -94,32 +97,38 @@ export function createSearch(pool: pg.Pool, clock: Clock): (s: Search) => Promis
     const filter = s.filter === undefined ? null : pgFilter(s.filter)
     if (filter === 'never') return []
     const words = filter === null ? null : filterWords(s.filter!)
-    const plan = isCommon(await currentStats(), s.terms, s.namespace) ? 'newestFirst' : 'byIndex'
-    // Unnamed, so planned for this search's own tsquery (a named statement's generic plan would guess).
-    const { rows } = await pool.query<Omit<HitRow, 'snippet'>>(SEARCH[plan], [
-      query, s.namespace ?? null, words === null ? query : `${query} & (${words})`, s.limit,
+    const index = [query, s.namespace === undefined ? null : `'${namespaceLexeme(s.namespace)}'`, words === null ? null : `(${words})`]
+    const params = (window: number | null) => [
+      query, s.namespace ?? null, index.filter((q) => q !== null).join(' & '), s.limit,
       filter?.steps ?? null, filter?.guards.map((g) => g.steps) ?? [], filter?.guards.map((g) => g.type) ?? [],
-      s.filter?.text ?? null, s.filter?.json ?? null, ...(filter?.mustHold ?? [null, null, null]),
-    ])
+      s.filter?.text ?? null, s.filter?.json ?? null, ...(filter?.mustHold ?? [null, null, null]), ...(window === null ? [] : [window]),
+    ]
+    const window = recentWindow(await currentStats(), s)
+    // Unnamed, so planned for this search's own tsquery (a named statement's generic plan would guess).
+    type Row = Omit<HitRow, 'snippet'> & { candidates: number }
+    let { rows } = await pool.query<Row>(window === null ? SEARCH.all : SEARCH.window, params(window))
+    if (window !== null && (rows[0]?.candidates ?? 0) < RANKED_CANDIDATES) ({ rows } = await pool.query<Row>(SEARCH.all, params(null)))
     const phrases = s.terms.map((t) => tokensOf(t).map(lexeme)).filter((p) => p.length > 0)
-    return rows.map((r) => ({ ...r, snippet: snippet([r.namespace, r.key, valueSearchText(r.value_json)], phrases) ?? '' }))
+    return rows.map(({ candidates: _, ...r }) => ({ ...r, snippet: snippet([r.namespace, r.key, valueSearchText(r.value_json)], phrases) ?? '' }))
   }
 }
 
 /**
- * Whether the search matches so many entries that walking them newest first costs less than reading every
- * match: at about √(7,000 · entries) matches the two cost the same (≈ 5 µs an entry walked, ≈ 0.7 µs a
- * match read through the index, RANKED_CANDIDATES wanted). Estimated from ANALYZE's statistics: a term
- * holds the share of its rarest word; a word or namespace not among the most common ones counts as rare.
+ * How many of the newest entries to look in first (null: every entry), from ANALYZE's statistics: enough to
+ * hold RANKED_CANDIDATES results three times over by the estimate. A term holds the share of its rarest word;
+ * a word (or namespace) not among the most common ones counts as rare, so rare words search every entry; a
+ * filter passes the share of the rarest word its value must hold.
  */
-function isCommon(stats: Stats, terms: string[], namespace: string | undefined): boolean {
-  if (!(stats.entries > 0)) return false
-  let share = namespace === undefined ? 1 : (stats.namespaces.get(namespace) ?? 0)
-  for (const term of terms) {
-    const words = tokensOf(term).map(lexeme)
-    if (words.length > 0) share *= Math.min(...words.map((w) => stats.words.get(w) ?? 0))
+function recentWindow(stats: Stats, s: Search): number | null {
+  if (!(stats.entries > 0)) return null
+  let share = s.namespace === undefined ? 1 : (stats.namespaces.get(s.namespace) ?? 0)
+  const words = s.terms.map(tokensOf)
+  if (s.filter?.text !== undefined && !/^[[{]/.test(s.filter.text)) words.push(tokensOf(s.filter.text))
+  for (const tokens of words) {
+    if (tokens.length > 0) share *= Math.min(...tokens.map((t) => stats.words.get(lexeme(t)) ?? 0))
   }
-  return share * stats.entries >= Math.sqrt(7000 * stats.entries)
+  const window = Math.ceil((3 * RANKED_CANDIDATES) / share)
+  return window < stats.entries / 2 ? window : null
 }
 
 type PgFilter = {
