@@ -124,6 +124,20 @@ test('filters narrow the same way on both drivers', async (ctx) => {
     await same(ctx, 'common words', { filter: { path: '$.status', text: value, json: filterJson(value) } })
   }
   await same(ctx, 'bottom', { filter: { path: '$.nested.deep[0].deeper', text: 'bottom word', json: null } })
+  for (const [path, value] of [['$.nested.deep', '[{"deeper":"bottom word"}]'], ['$.nested', '{"deep":[{"deeper":"bottom word"}]}'], ['$.o', '{}'],
+    ['$.a', '[]'], ['$.t', 'true'], ['$.f', 'false'], ['$.n', 'null'], ['$.s', 'open'], ['$.nested.deep[#-1].deeper', 'bottom word'], ['$.nested[0]', 'x']]) {
+    await same(ctx, 'bottom', { filter: { path, text: value, json: filterJson(value) } })
+  }
+  for (const [path, value] of [['$.list[0]', '-2'], ['$.list[0]', '-2.0'], ['$.list[3]', '1e21'], ['$.list[3]', '1000000000000000000000'],
+    ['$.list[2]', '0.30000000000000004'], ['$.list[2]', '0.3'], ['$.list[#-1]', '-0.5'], ['$.list[5]', '100000000000000000000'], ['$.list[6]', '9007199254740993']]) {
+    await same(ctx, '0e', { filter: { path, text: value, json: filterJson(value) } })
+  }
+  const found = async (q: string, path: string, value: string) => Object.keys(await same(ctx, q, { filter: { path, text: value, json: filterJson(value) } }))
+  assert.equal(await found('0e', '$.list[3]', '1000000000000000000000'), ['numbers/n'])
+  assert.equal(await found('0e', '$.list[#-1]', '-0.5'), ['numbers/n'])
+  assert.equal(await found('bottom', '$.nested', '{"deep":[{"deeper":"bottom word"}]}'), ['types/t'])
+  assert.equal(await found('bottom', '$.t', 'true'), ['types/t'])
+  assert.equal(await found('bottom', '$.nested[0]', 'x'), [])
   await same(ctx, 'before', { filter: { path: '$.text', text: 'before\u0000after a\u0001b', json: null } })
 })
 
@@ -155,14 +169,15 @@ test('at 8,000 entries (copied by the migrate command, then ANALYZEd), common wo
     await pool.query('ANALYZE store')
     pg = await openPostgresDriver({ url, poolSize: 2, clock: manualClock(1), log: silentLog })
     const both = { ...ctx, sqlite, pg }
-    // 'common' looks among the newest 3,000 first; the phrase 'common many' (never adjacent) looks there, finds
-    // nothing, and looks again among all.
+    // 'common' looks among the newest 3,000 first (so does a filter of its own word, which no entry passes:
+    // finding nothing there, it looks again among all).
     for (const q of ['common', 'half', 'tenth', 'rare', 'common tenth', 'half many', 'common/half', 'common/many', 'other common', '7']) {
       await same(both, q)
       await same(both, q, { namespace: 'n1' })
       await same(both, q, { filter: { path: '$.status', text: 'open', json: null } })
       await same(both, q, { limit: 10, namespace: 'n3', filter: { path: '$.status', text: 'new', json: null } })
     }
+    await same(both, 'common', { filter: { path: '$.text', text: 'common', json: null } })
   } finally {
     await pg?.close()
     await pool.end()
