@@ -1,16 +1,28 @@
-// Turning a user's search text into an FTS5 query that cannot be an FTS5 syntax error.
+// A user's search text as terms, and the terms as an FTS5 query that cannot be an FTS5 syntax error.
 
 /**
- * R§21.5: `q` is split on spaces, tabs, CR and LF; each token becomes a double-quoted phrase (internal `"`
- * doubled), and the phrases are ANDed. Inside a quoted phrase FTS5 has no operators, so `OR`, `NEAR`, `*`,
- * `:` and parentheses are plain text. NUL is the one character a phrase cannot hold (FTS5 reads the query as
- * a C string, so it would cut the closing quote off); the tokenizer treats it as a separator anyway, so it
- * becomes a space. Returns null when there is no token at all.
+ * A search ranks at most the RANKED_CANDIDATES newest (highest id) results that pass its filter (README:
+ * Store, Which matches are ranked): scoring costs per entry, walking newest first does not. Both drivers.
  */
-export function ftsQuery(q: string): string | null {
-  const tokens = q.split(/[ \t\r\n]+/).filter((t) => t !== '')
-  if (tokens.length === 0) return null
-  return tokens.map((t) => `"${t.replaceAll('\0', ' ').replaceAll('"', '""')}"`).join(' ')
+export const RANKED_CANDIDATES = 1000
+
+/**
+ * R§21.5: `q` is split on spaces, tabs, CR and LF into terms; each term is a literal phrase and all must
+ * match. Returns null when there is no term at all.
+ */
+export function searchTerms(q: string): string[] | null {
+  const terms = q.split(/[ \t\r\n]+/).filter((t) => t !== '')
+  return terms.length === 0 ? null : terms
+}
+
+/**
+ * The terms as an FTS5 query: each a double-quoted phrase (internal `"` doubled), the phrases ANDed. Inside a
+ * quoted phrase FTS5 has no operators, so `OR`, `NEAR`, `*`, `:` and parentheses are plain text. NUL is the
+ * one character a phrase cannot hold (FTS5 reads the query as a C string, so it would cut the closing quote
+ * off); the tokenizer treats it as a separator anyway, so it becomes a space.
+ */
+export function ftsQuery(terms: readonly string[]): string {
+  return terms.map((t) => `"${t.replaceAll('\0', ' ').replaceAll('"', '""')}"`).join(' ')
 }
 
 const JSON_SCALAR = /^[ \t\r\n]*(?:true|false|null|-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?)[ \t\r\n]*$/

@@ -4,14 +4,19 @@
 // written in one transaction, so a copy that fails leaves it empty.
 import type Database from 'better-sqlite3'
 import type pg from 'pg'
+import { recentVector, searchVector } from './postgres/search-vector.ts'
 
 /**
  * The tables in foreign-key order, with the columns both schemas share. Left out: generated columns
- * (PostgreSQL computes path_hash, attributes_hash and the search vector), stage_counts (PostgreSQL's
- * triggers count the tasks as they are inserted), and SQLite's FTS indexes (PostgreSQL's is a column).
+ * (PostgreSQL computes path_hash and attributes_hash), stage_counts (PostgreSQL's triggers count the tasks
+ * as they are inserted), and SQLite's FTS indexes (PostgreSQL's is a column the driver computes: `derived`).
  * `order` is the SQLite expression rows are read in; `as` maps a SQLite column to the one PostgreSQL keeps.
  */
-export const TABLES: Array<{ name: string; columns: string[]; order: string; booleans?: string[]; as?: Record<string, string>; identity?: string }> = [
+export const TABLES: Array<{
+  name: string; columns: string[]; order: string; booleans?: string[]; as?: Record<string, string>; identity?: string
+  /** A PostgreSQL-only column the driver writes, computed from the row as read. */
+  derived?: { column: string; from(row: unknown[]): unknown }
+}> = [
   { name: 'pipelines', columns: ['id', 'name', 'definition_json', 'paused', 'created_at_ms'], order: 'created_at_ms, id', booleans: ['paused'] },
   { name: 'stage_roles', columns: ['agent_role', 'pipeline_id', 'stage'], order: 'agent_role, pipeline_id, stage' },
   {
@@ -51,7 +56,13 @@ export const TABLES: Array<{ name: string; columns: string[]; order: string; boo
       'end_time_unix_nano', 'status_code', 'status_message', 'flags', 'attributes_json', 'resource_id', 'scope_name', 'scope_version',
       'events_json', 'links_json', 'run_id', 'task_id'],
   },
-  { name: 'store', columns: ['id', 'namespace', 'key', 'value_json', 'created_at_ms', 'updated_at_ms'], order: 'id', identity: 'id' },
+  {
+    name: 'store', columns: ['id', 'namespace', 'key', 'value_json', 'created_at_ms', 'updated_at_ms'], order: 'id', identity: 'id',
+    derived: {
+      column: 'search',
+      from: ([id, ns, key, valueJson]) => `${searchVector(ns as string, key as string, valueJson as string)} ${recentVector(BigInt(id as string))}`,
+    },
+  },
 ]
 
 // PostgreSQL takes at most 65,535 parameters a statement; rows are sent in chunks well under that.
@@ -97,21 +108,22 @@ async function refuseNonEmpty(client: pg.PoolClient): Promise<void> {
 async function copyTable(source: Database.Database, client: pg.PoolClient, table: (typeof TABLES)[number]): Promise<number> {
   // Integers as BigInt: span times are nanoseconds past 2^53. They are bound as decimal text.
   const read = source.prepare(`SELECT ${table.columns.join(', ')} FROM ${table.name} ORDER BY ${table.order}`).safeIntegers(true).raw(true)
-  const targetColumns = table.columns.map((c) => table.as?.[c] ?? c)
+  const targetColumns = [...table.columns.map((c) => table.as?.[c] ?? c), ...(table.derived === undefined ? [] : [table.derived.column])]
   const booleans = new Set((table.booleans ?? []).map((c) => table.columns.indexOf(c)))
-  const chunk = Math.max(1, Math.floor(MAX_PARAMS / table.columns.length))
+  const chunk = Math.max(1, Math.floor(MAX_PARAMS / targetColumns.length))
   let batch: unknown[][] = []
   let copied = 0
   const flush = async () => {
     if (batch.length === 0) return
     const values = batch.flat()
-    const tuples = batch.map((_, r) => `(${table.columns.map((_c, i) => `$${r * table.columns.length + i + 1}`).join(', ')})`)
+    const tuples = batch.map((_, r) => `(${targetColumns.map((_c, i) => `$${r * targetColumns.length + i + 1}`).join(', ')})`)
     await client.query(`INSERT INTO ${table.name} (${targetColumns.join(', ')}) VALUES ${tuples.join(', ')}`, values)
     copied += batch.length
     batch = []
   }
   for (const row of read.iterate() as Iterable<unknown[]>) {
-    batch.push(row.map((value, i) => (typeof value === 'bigint' ? (booleans.has(i) ? value !== 0n : value.toString()) : value)))
+    const values = row.map((value, i) => (typeof value === 'bigint' ? (booleans.has(i) ? value !== 0n : value.toString()) : value))
+    batch.push(table.derived === undefined ? values : [...values, table.derived.from(values)])
     if (batch.length >= chunk) await flush()
   }
   await flush()

@@ -133,9 +133,9 @@ export type EntryRow = { namespace: string; key: string; value_json: string; cre
 
 export type HitRow = EntryRow & { rank: number; snippet: string }
 
-/** A search, already validated: `match` is an FTS5 query built by ftsQuery (domain/search.ts). */
+/** A search, already validated: `terms` are searchTerms(q) (domain/search.ts), each a literal phrase, all ANDed. */
 export type Search = {
-  match: string
+  terms: string[]
   namespace?: string
   /** json_extract(value, path) equals `text` as text, or `json` (if not null) as a JSON scalar; `path` is valid (isJsonPath). */
   filter?: { path: string; text: string | undefined; json: string | null }

@@ -1,9 +1,9 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import fc from 'fast-check'
-import { startServer, type TestServer } from '../helpers/server.ts'
+import { startServer, TEST_DRIVER, type TestServer } from '../helpers/server.ts'
 import { expectError, expectStatus, unique } from '../helpers/fixtures.ts'
-import { RANKED_CANDIDATES } from '../../src/store/sqlite/kv.ts'
+import { RANKED_CANDIDATES } from '../../src/domain/search.ts'
 
 const test = suite<{ s: TestServer }>('kv search', {} as { s: TestServer })
 test.before(async (ctx) => { ctx.s = await startServer() })
@@ -58,6 +58,33 @@ test('search finds the text of values and names, not JSON keys or syntax', async
   assert.equal(keysOf(expectStatus(await search(s, { q: `4242 ${ns}` }), 200)), [`key-${w}`])
 })
 
+test('a value of 900 KB of distinct words is stored and found by its words (PostgreSQL: those its index holds)', async ({ s }) => {
+  const [ns, first, last] = [unique('ns'), word(), word()]
+  // 130,000 distinct words: past what a PostgreSQL tsvector can hold (1 MiB), so PostgreSQL indexes the first.
+  const words = Array.from({ length: 130_000 }, (_, i) => `k${i.toString(36).padStart(4, '0')}q`)
+  const value = `${first} ${words.join(' ')} ${last}`
+  assert.ok(value.length > 900_000, String(value.length))
+  await putValue(s, ns, 'big', value)
+  assert.equal(keysOf(expectStatus(await search(s, { q: first }), 200)), ['big'])
+  assert.equal(keysOf(expectStatus(await search(s, { q: `${words[10]} ${words[11]}`, namespace: ns }), 200)), ['big'])
+  assert.equal(keysOf(expectStatus(await search(s, { q: last }), 200)), TEST_DRIVER === 'postgres' ? [] : ['big'])
+})
+
+test('a value as large as the body limit allows is stored, however it tokenizes', async () => {
+  const s = await startServer({ maxBodyBytes: 8 * 1024 * 1024 })
+  try {
+    const ns = unique('ns')
+    const long = `${'é'.repeat(3_000_000)}` // one token of 6 MB
+    const many = Array.from({ length: 700_000 }, (_, i) => i.toString(36)).join('.') // 700,000 tokens
+    for (const [key, value] of [['long', long], ['many', many], ['mixed', { a: long.slice(0, 100_000), b: many.slice(0, 2_000_000) }]] as const) {
+      await putValue(s, ns, key, value)
+    }
+    assert.equal(keysOf(expectStatus(await search(s, { q: 'zz', namespace: ns }), 200)).sort(), ['many', 'mixed'])
+  } finally {
+    await s.close()
+  }
+})
+
 test('an upsert and a delete keep the index in step', async ({ s }) => {
   const [ns, old, fresh] = [unique('ns'), word(), word()]
   await putValue(s, ns, 'k', old)
@@ -66,7 +93,7 @@ test('an upsert and a delete keep the index in step', async ({ s }) => {
   assert.equal(keysOf(expectStatus(await search(s, { q: fresh }), 200)), ['k'])
   expectStatus(await s.request('DELETE', `/store/${ns}/k`), 204)
   assert.equal(keysOf(expectStatus(await search(s, { q: fresh }), 200)), [])
-  // FTS5's own check of the index against the entries; PostgreSQL's tsvector is a generated column.
+  // FTS5's own check of the index against the entries (the PostgreSQL driver writes its vectors itself).
   if (s.driver === 'sqlite') await s.sql("INSERT INTO store_fts (store_fts, rank) VALUES ('integrity-check', 0)")
 })
 
@@ -135,6 +162,16 @@ test('FTS syntax in q is searched literally', async ({ s }) => {
     assert.equal(keysOf(expectStatus(await search(s, { q }), 200)), ['k'], q)
   }
   for (const q of ['"', '""', '*', ':', '(', ')', 'NEAR(a b)', '-', '{text}:x', '\u0000']) expectStatus(await search(s, { q }), 200)
+})
+
+test('a q without a word matches nothing, with or without a namespace; a wordless term beside others is left out', async ({ s }) => {
+  const [ns, w] = [unique('ns'), word()]
+  await putValue(s, ns, 'k', `${w} here`)
+  for (const q of ['-', '" *', '—', '\u0000']) {
+    assert.equal(expectStatus(await search(s, { q }), 200).body, [], q)
+    assert.equal(expectStatus(await search(s, { q, namespace: ns }), 200).body, [], q)
+  }
+  assert.equal(keysOf(expectStatus(await search(s, { q: `${w} -`, namespace: ns }), 200)), ['k'])
 })
 
 test('any q and namespace answer 200 or a 4xx, never a 500', async ({ s }) => {

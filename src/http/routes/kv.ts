@@ -4,7 +4,8 @@ import { body, queryLimit } from '../validate.ts'
 import { noContent, rawJson } from '../reply.ts'
 import { pageJson } from '../pagination.ts'
 import { AppError, validationError, type Detail } from '../../domain/errors.ts'
-import { filterJson, ftsQuery, isJsonPath } from '../../domain/search.ts'
+import { filterJson, isJsonPath, searchTerms } from '../../domain/search.ts'
+import { tokensOf } from '../../domain/fts5-tokens.ts'
 import type { EntryRow, HitRow } from '../../store/types.ts'
 
 const MAX_NAME_BYTES = 512
@@ -53,14 +54,16 @@ export const kvRoutes: Route[] = [
   get('/store/search', async (input, app) => {
     const { q, namespace, filter_path: path, filter_value: value } = input.query
     if (q === undefined) throw new AppError('missing_param', 400, "Query parameter 'q' is required")
-    const match = ftsQuery(q)
-    if (match === null) throw new AppError('invalid_query', 400, 'Search query must contain at least one non-whitespace term')
+    const terms = searchTerms(q)
+    if (terms === null) throw new AppError('invalid_query', 400, 'Search query must contain at least one non-whitespace term')
     const limit = queryLimit(input.query, 10)
     if (path !== undefined && !isJsonPath(path)) {
       throw validationError([{ path: 'query.filter_path', message: 'not a JSON path such as $.status, $.tags[0] or $."a key"' }])
     }
     const filter = path === undefined ? undefined : { path, text: value, json: value === undefined ? null : filterJson(value) }
-    const hits = await app.driver.reads.search({ match, namespace, filter, limit })
+    // A term without a word (`-`, `"`) is left out, as FTS5 leaves out an empty phrase; with none left, nothing matches.
+    if (!terms.some((t) => tokensOf(t).length > 0)) return rawJson(200, '[]')
+    const hits = await app.driver.reads.search({ terms, namespace, filter, limit })
     return rawJson(200, `[${hits.map(hitJson).join(',')}]`)
   }),
 

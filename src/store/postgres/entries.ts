@@ -3,15 +3,21 @@ import type pg from 'pg'
 import type { PgContext, TxChanges } from './context.ts'
 import { statement } from './sql.ts'
 import { createSearch } from './search.ts'
+import { RECENT_BUCKET, searchVector } from './search-vector.ts'
 import type { Reads } from '../driver.ts'
 import type { EntryRow } from '../types.ts'
 
 const ENTRY = 'namespace, key, value_json, created_at_ms, updated_at_ms'
 
-// An upsert: created_at_ms is kept; the generated `search` column re-indexes the value.
+// An upsert: created_at_ms is kept; `search` is the entry's vector (search-vector.ts) and its id bucket
+// lexeme (recentVector), so the id is taken first (an upsert that updates uses up one, as any would).
+const RECENT = (id: string) => `array_to_tsvector(ARRAY['#r' || (${id} / ${RECENT_BUCKET})::text])`
 const put = statement('entries_put', `
-  INSERT INTO store (namespace, key, value_json, created_at_ms, updated_at_ms) VALUES ($1, $2, $3, $4, $4)
-  ON CONFLICT (namespace, key) DO UPDATE SET value_json = excluded.value_json, updated_at_ms = excluded.updated_at_ms`)
+  INSERT INTO store (id, namespace, key, value_json, created_at_ms, updated_at_ms, search)
+  SELECT n.id, $1, $2, $3, $4, $4, $5::tsvector || ${RECENT('n.id')}
+  FROM (SELECT nextval(pg_get_serial_sequence('store', 'id')) AS id) n
+  ON CONFLICT (namespace, key) DO UPDATE SET value_json = excluded.value_json, updated_at_ms = excluded.updated_at_ms,
+    search = $5::tsvector || ${RECENT('store.id')}`)
 const remove = statement('entries_delete', 'DELETE FROM store WHERE namespace = $1 AND key = $2')
 const removeNamespace = statement('entries_delete_namespace', 'DELETE FROM store WHERE namespace = $1')
 const byKey = statement<EntryRow>('entries_get', `SELECT ${ENTRY} FROM store WHERE namespace = $1 AND key = $2`)
@@ -24,7 +30,7 @@ export function entriesChanges(ctx: PgContext): Pick<TxChanges, 'putEntry' | 'de
   void ctx
   return {
     async putEntry(tx, ns, key, valueJson, nowMs) {
-      await put.run(tx, [ns, key, valueJson, nowMs])
+      await put.run(tx, [ns, key, valueJson, nowMs, searchVector(ns, key, valueJson)])
     },
     async deleteEntry(tx, ns, key) {
       await remove.run(tx, [ns, key])

@@ -1,84 +1,73 @@
 // Full-text search of the store on PostgreSQL: the SQLite driver's query semantics (R§21.5: each term a
-// literal phrase, all ANDed; namespace; filter_path/filter_value) over the generated `search` tsvector of
-// schema.postgres.sql (migration 3). README: Store lists where the answers differ from FTS5's.
+// literal phrase, all ANDed; namespace; filter_path/filter_value) over the `search` tsvector the driver writes
+// (search-vector.ts: FTS5's tokens), so that both drivers find the same entries. Ranked by ts_rank, snippets as
+// FTS5 makes them (snippet.ts). README: Store lists where the answers differ from FTS5's.
 import type pg from 'pg'
 import type { Clock } from '../../clock.ts'
-import { RANKED_CANDIDATES } from '../sqlite/kv.ts'
+import { RANKED_CANDIDATES } from '../../domain/search.ts'
 import { statement } from './sql.ts'
+import { tokensOf } from '../../domain/fts5-tokens.ts'
+import { valueSearchText } from './search-text.ts'
+import { allWords, lexeme, namespaceLexeme, RECENT_BUCKET, searchQuery } from './search-vector.ts'
+import { snippet } from './snippet.ts'
 import type { HitRow, Search } from '../types.ts'
 
-// The words, all answered by the GIN index: every term ($1: each a phrase kept inside one field), and for a
-// filter the words its value must hold to pass ($14/$15: the entry holds every word of one of these texts;
-// null: no such texts; see pgFilter). Not restricted to the value field: weights would cost the index a
-// recheck of every entry it finds. A text without any word requires nothing.
-const WORDS = `s.search @@ to_tsquery('simple', $1) AND ($2::text IS NULL OR s.namespace = $2)
-  AND ($14::text IS NULL OR numnode(plainto_tsquery('simple', $14)) = 0 OR numnode(plainto_tsquery('simple', $15)) = 0
-    OR s.search @@ (plainto_tsquery('simple', $14) || plainto_tsquery('simple', $15)))`
+// The words, all answered by the GIN index: $3 is the search's tsquery ($1) with the namespace's lexeme and,
+// for a filter, the words its value must hold to pass (see filterWords). A phrase costs the index a recheck
+// of each entry it finds (positions are not in a GIN index); single words do not. `window` also requires
+// one of the id buckets (search-vector.ts) of the newest $13 entries.
+const WORDS = (window: boolean) => `s.search @@ ${window ? `($3::tsquery && (SELECT string_agg('''#r' || b || '''', ' | ')::tsquery
+    FROM (SELECT max(id) AS newest FROM store) m, generate_series((m.newest - $13) / ${RECENT_BUCKET}, m.newest / ${RECENT_BUCKET}) b))` : '$3::tsquery'}
+  AND ($2::text IS NULL OR s.namespace = $2)`
 
 // filter_path/filter_value as the SQLite driver compares them (json_extract(v, path) = text, or v -> path =
-// json): a string by its text, an object or array by its JSON text, a number, boolean or null by its JSON
-// text against the canonical `json` (null when filter_value is not a JSON scalar). `#>` alone would also
+// json): a string by its text, an object or array by its JSON text, a number, boolean or null as the
+// canonical `json` (null when filter_value is not a JSON scalar; numbers compare as numbers, which for the
+// canonical JSON.stringify text of both sides is the same as comparing their text). `#>` alone would also
 // read `[0]` as the key "0" of an object and `.0` as an index of an array, which SQLite's paths do not: a
-// guard checks that the value before each such step is an array (index) or an object (key). Parsing a
-// value costs ~30 µs a KB, so it must first hold one of the texts a pass implies ($10–$12).
-// $5 path steps (null: no filter), $6/$7 guards (steps before, required type), $8 text, $9 json. (OFFSET 0
-// keeps a subquery from being flattened, which would parse the value once per mention of doc or x.)
-const FILTER = `($5::text[] IS NULL OR (
-  (strpos(s.value_json, $10) > 0 OR strpos(s.value_json, $11) > 0 OR strpos(s.value_json, $12) > 0)
-  AND (SELECT CASE json_typeof(x)
-      WHEN 'string' THEN x #>> '{}' = $8 WHEN 'object' THEN x::text = $8 WHEN 'array' THEN x::text = $8
-      ELSE x::text = $9 END
-    FROM (SELECT doc #> $5::text[] AS x FROM (SELECT docket_json(s.value_json) AS doc OFFSET 0) d
+// guard checks that the value before each such step is an array (index) or an object (key). The value is
+// parsed once, as jsonb (≈ 15 µs for a few KB), and only if it holds one of the texts a pass implies
+// ($10–$12); an object or array is compared by the JSON text docket_json reads (jsonb reorders keys).
+// $5 path steps (null: no filter), $6/$7 guards (steps before, required type), $8 text, $9 json. `v` is the
+// value read from TOAST and decompressed once (`|| ''` makes the copy every later mention uses); OFFSET 0
+// keeps a subquery from being flattened, which would read or parse the value once per mention of v, doc, x.
+const FILTER = `($5::text[] IS NULL OR (SELECT CASE jsonb_typeof(x)
+      WHEN 'string' THEN x #>> '{}' = $8
+      WHEN 'object' THEN CASE WHEN left($8, 1) = '{' THEN (docket_json(v) #> $5::text[])::text = $8 ELSE false END
+      WHEN 'array' THEN CASE WHEN left($8, 1) = '[' THEN (docket_json(v) #> $5::text[])::text = $8 ELSE false END
+      ELSE x = $9::jsonb END
+    FROM (SELECT doc #> $5::text[] AS x, v FROM (SELECT docket_jsonb(v) AS doc, v FROM (SELECT s.value_json || '' AS v OFFSET 0) t
+            WHERE strpos(v, $10) > 0 OR strpos(v, $11) > 0 OR strpos(v, $12) > 0 OFFSET 0) d
           WHERE NOT EXISTS (SELECT FROM unnest($6::int[], $7::text[]) g (n, t)
-            WHERE json_typeof(doc #> ($5::text[])[1:g.n]) IS DISTINCT FROM g.t)
-          OFFSET 0) e)))`
+            WHERE jsonb_typeof(doc #> ($5::text[])[1:g.n]) IS DISTINCT FROM g.t)
+          OFFSET 0) e))`
 
 /**
- * The newest RANKED_CANDIDATES results, as on SQLite, found one of two ways. `newestFirst`: the primary key
- * backwards until that many pass, for words in many entries (each entry read costs a few µs: its tsvector
- * comes from TOAST). `byIndex`: every entry holding the words through the GIN index (≈ 1 µs each: no TOAST
- * read), then newest first until that many pass the filter. The planner would walk the primary key for
- * words in as few as 5 % of entries: it does not count the TOAST reads.
+ * The newest RANKED_CANDIDATES results, as on SQLite: every entry holding the words, through the GIN index
+ * (no entry's vector is read from TOAST unless a phrase needs its positions), newest first until that many
+ * pass the filter. Words in many entries are first looked for among the newest entries only (`window`: their
+ * id buckets are in the index too, so the index hands over only those), the way SQLite ranks in its recent
+ * window; when fewer than RANKED_CANDIDATES pass there, the search runs again over every entry, so the
+ * answer is the same. `candidates` says how many passed.
  */
-const CANDIDATES = {
-  newestFirst: `SELECT s.id, s.search FROM store s WHERE ${WORDS} AND ${FILTER} ORDER BY s.id DESC LIMIT ${RANKED_CANDIDATES}`,
-  // OFFSET 0: planned alone, the inner query has no order to keep, so it cannot walk the primary key.
-  byIndex: `SELECT s.id, s.search FROM (SELECT id FROM (SELECT s.id FROM store s WHERE ${WORDS} OFFSET 0) a ORDER BY id DESC) m
+// OFFSET 0: planned alone, the inner query has no order to keep, so it cannot walk the primary key (reading
+// each entry's vector from TOAST to test the words: ≈ 10 µs an entry, which the planner does not count).
+const candidates = (window: boolean) => `SELECT s.id, s.search
+    FROM (SELECT id FROM (SELECT s.id FROM store s WHERE ${WORDS(window)} OFFSET 0) a ORDER BY id DESC) m
     CROSS JOIN LATERAL (SELECT s.id, s.search FROM store s WHERE s.id = m.id AND ${FILTER}) s
-    ORDER BY m.id DESC LIMIT ${RANKED_CANDIDATES}`,
-}
+    ORDER BY m.id DESC LIMIT ${RANKED_CANDIDATES}`
 
-// Snippet options: FTS5's snippet(…, '**', '**', '…', 24) as near as ts_headline comes (one fragment of at
-// most 24 words around the best match; the ellipses are added below, where the fragment was cut).
-const HEADLINE = 'StartSel=**, StopSel=**, MaxWords=24, MinWords=12, ShortWord=0, MaxFragments=1'
-
-// $3 the terms ANDed as plain phrases (rank and highlights), $4 limit, $13 each term alone. ts_rank with
-// equal weights and normalization 1 (divided by 1 + log of the entry's length, as bm25 favours short
-// entries), negated so that lower is better as with bm25. The snippet is drawn from the field that holds
-// the most terms (ties: namespace, key, value, as FTS5 picks a column). Where the fragment was cut is found
-// by comparing its words (\W: ts_headline drops some punctuation at the edges) with the field's first and last.
-const searchSql = (candidates: string) => `
-WITH hits AS (${candidates}
+// $1 the terms ANDed as phrases, $4 limit. ts_rank with equal weights and normalization 1 (divided by 1 +
+// log of the entry's length, as bm25 favours short entries), negated so that lower is better as with bm25.
+const searchSql = (window: boolean) => `
+WITH hits AS (${candidates(window)}
 ), best AS (
-  SELECT id, search, -ts_rank('{1,1,1,1}', search, to_tsquery('simple', $3), 1) AS rank FROM hits ORDER BY rank, id LIMIT $4
+  SELECT id, -ts_rank('{1,1,1,1}', search, $1::tsquery, 1) AS rank FROM hits ORDER BY rank, id LIMIT $4
 )
-SELECT s.namespace, s.key, s.value_json, s.created_at_ms, s.updated_at_ms, b.rank,
-  CASE WHEN starts_with(c.head, c.shown) THEN '' ELSE '…' END || hl.h ||
-  CASE WHEN right(c.tail, length(c.shown)) = c.shown THEN '' ELSE '…' END AS snippet
+SELECT s.namespace, s.key, s.value_json, s.created_at_ms, s.updated_at_ms, b.rank, (SELECT count(*) FROM hits)::int AS candidates
 FROM best b JOIN store s ON s.id = b.id
-CROSS JOIN LATERAL (SELECT ts_filter(b.search, '{a}') AS v OFFSET 0) value
-CROSS JOIN LATERAL (
-  SELECT CASE w WHEN 'D' THEN s.namespace WHEN 'C' THEN s.key ELSE coalesce(docket_search_text(s.value_json), '') END AS text
-  FROM (VALUES (1, 'D', to_tsvector('simple', s.namespace)), (2, 'C', to_tsvector('simple', s.key)), (3, 'A', value.v)) f (o, w, v)
-  ORDER BY (SELECT count(*) FROM unnest($13::text[]) t WHERE f.v @@ to_tsquery('simple', t)) DESC, o
-  LIMIT 1) f
-CROSS JOIN LATERAL (SELECT ts_headline('simple', f.text, to_tsquery('simple', $3), '${HEADLINE}') AS h OFFSET 0) hl
-CROSS JOIN LATERAL (
-  SELECT regexp_replace(hl.h, '\\W+', '', 'g') AS shown, regexp_replace(left(f.text, length(hl.h) + 64), '\\W+', '', 'g') AS head,
-    regexp_replace(right(f.text, length(hl.h) + 64), '\\W+', '', 'g') AS tail
-  OFFSET 0) c
 ORDER BY b.rank, b.id`
-const SEARCH = { newestFirst: searchSql(CANDIDATES.newestFirst), byIndex: searchSql(CANDIDATES.byIndex) }
+const SEARCH = { all: searchSql(false), window: searchSql(true) }
 
 // What ANALYZE found: the entry count, the share of entries holding each of the most common words, and of
 // each of the most common namespaces.
@@ -107,64 +96,53 @@ export function createSearch(pool: pg.Pool, clock: Clock): (s: Search) => Promis
   }
 
   return async function search(s: Search): Promise<HitRow[]> {
-    const terms = termsOf(s.match)
+    const query = searchQuery(s.terms)
+    if (query === null) return [] // no term has a word: FTS5 matches nothing either
     const filter = s.filter === undefined ? null : pgFilter(s.filter)
     if (filter === 'never') return []
-    const operands = terms.map(operand)
-    const plan = isCommon(await currentStats(), terms, s.namespace) ? 'newestFirst' : 'byIndex'
-    // Unnamed, so planned for this search's own tsquery (a named statement's generic plan would guess).
-    const { rows } = await pool.query<HitRow>(SEARCH[plan], [
-      operands.map(inOneField).join(' & '), s.namespace ?? null, operands.join(' & '), s.limit,
+    const words = filter === null ? null : filterWords(s.filter!)
+    const index = [query, s.namespace === undefined ? null : `'${namespaceLexeme(s.namespace)}'`, words === null ? null : `(${words})`]
+    const params = (window: number | null) => [
+      query, s.namespace ?? null, index.filter((q) => q !== null).join(' & '), s.limit,
       filter?.steps ?? null, filter?.guards.map((g) => g.steps) ?? [], filter?.guards.map((g) => g.type) ?? [],
-      s.filter?.text ?? null, s.filter?.json ?? null, ...(filter?.mustHold ?? [null, null, null]), operands,
-      ...(filter?.words ?? [null, null]),
-    ])
-    return rows
+      s.filter?.text ?? null, s.filter?.json ?? null, ...(filter?.mustHold ?? [null, null, null]), ...(window === null ? [] : [window]),
+    ]
+    const window = recentWindow(await currentStats(), s)
+    // Unnamed, so planned for this search's own tsquery (a named statement's generic plan would guess).
+    type Row = Omit<HitRow, 'snippet'> & { candidates: number }
+    let { rows } = await pool.query<Row>(window === null ? SEARCH.all : SEARCH.window, params(window))
+    if (window !== null && (rows[0]?.candidates ?? 0) < RANKED_CANDIDATES) ({ rows } = await pool.query<Row>(SEARCH.all, params(null)))
+    const phrases = s.terms.map((t) => tokensOf(t).map(lexeme)).filter((p) => p.length > 0)
+    return rows.map(({ candidates: _, ...r }) => ({ ...r, snippet: snippet([r.namespace, r.key, valueSearchText(r.value_json)], phrases) ?? '' }))
   }
 }
 
 /**
- * Whether the search matches so many entries that walking them newest first costs less than reading every
- * match: at about √(7,000 · entries) matches the two cost the same (≈ 5 µs an entry walked, ≈ 0.7 µs a
- * match read through the index, RANKED_CANDIDATES wanted). Estimated from ANALYZE's statistics: a term
- * holds the share of its rarest word; a word or namespace not among the most common ones counts as rare.
+ * How many of the newest entries to look in first (null: every entry), from ANALYZE's statistics: enough to
+ * hold RANKED_CANDIDATES results three times over by the estimate. A term holds the share of its rarest word;
+ * a word (or namespace) not among the most common ones counts as rare, so rare words search every entry; a
+ * filter passes the share of the rarest word its value must hold.
  */
-function isCommon(stats: Stats, terms: string[], namespace: string | undefined): boolean {
-  if (!(stats.entries > 0)) return false
-  let share = namespace === undefined ? 1 : (stats.namespaces.get(namespace) ?? 0)
-  for (const term of terms) {
-    const words = term.toLowerCase().split(/[^\p{L}\p{N}]+/u).filter((w) => w !== '')
-    if (words.length > 0) share *= Math.min(...words.map((w) => stats.words.get(w) ?? 0))
+function recentWindow(stats: Stats, s: Search): number | null {
+  if (!(stats.entries > 0)) return null
+  let share = s.namespace === undefined ? 1 : (stats.namespaces.get(s.namespace) ?? 0)
+  const rarest = (tokens: string[]) => Math.min(...tokens.map((t) => stats.words.get(lexeme(t)) ?? 0))
+  // A phrase's words stand next to each other far less often than they share an entry: a tenth as often
+  // for each word after the first, by guess (a second pass costs more than a wider first one).
+  for (const tokens of s.terms.map(tokensOf)) if (tokens.length > 0) share *= rarest(tokens) * 0.1 ** (tokens.length - 1)
+  if (s.filter?.text !== undefined && !/^[[{]/.test(s.filter.text)) {
+    const tokens = tokensOf(s.filter.text)
+    if (tokens.length > 0) share *= rarest(tokens)
   }
-  return share * stats.entries >= Math.sqrt(7000 * stats.entries)
+  const window = Math.ceil((3 * RANKED_CANDIDATES) / share)
+  return window < stats.entries / 2 ? window : null
 }
-
-/** The terms of the FTS5 query ftsQuery built: double-quoted phrases (internal quotes doubled), one space apart. */
-function termsOf(match: string): string[] {
-  return [...match.matchAll(/"((?:[^"]|"")*)"/g)].map((m) => m[1].replaceAll('""', '"'))
-}
-
-/**
- * A term as a quoted tsquery operand: to_tsquery('simple', …) runs the parser on it and joins its words with
- * <-> (a phrase), as phraseto_tsquery does; inside the quotes only ' and \ are special.
- */
-const operand = (term: string) => `'${term.replaceAll('\\', '\\\\').replaceAll("'", "''")}'`
-
-/**
- * A phrase matches within one field, as within one FTS5 column: `search` concatenates namespace (weight D),
- * key (C) and value (A) with consecutive positions, so `'a' <-> 'b'` would also match the last word of the
- * key and the first of the value. A single word needs no weights (which cost the GIN index a recheck of
- * every row it finds); anything else may be parsed into several words.
- */
-const inOneField = (op: string) => (/^'[\p{L}\p{Nd}]+'$/u.test(op) ? op : `(${op}:A | ${op}:C | ${op}:D)`)
 
 type PgFilter = {
   steps: string[]
   guards: Array<{ steps: number; type: 'array' | 'object' }>
   /** Texts of which a value must hold at least one to pass (null: none). */
   mustHold: [string | null, string | null, string | null]
-  /** Texts of which the value field holds every word of one if the value passes, or null (no such texts). */
-  words: [string, string] | [null, null]
 }
 
 // A step of a path isJsonPath accepted: ."quoted key", .key, [N], [#] or [#-N].
@@ -186,10 +164,6 @@ function pgFilter(filter: NonNullable<Search['filter']>): PgFilter | 'never' {
     steps: [],
     guards: [],
     mustHold: [JSON.stringify(text), isComposite ? text : null, json],
-    // Search indexes a value's strings and numbers (docket_search_text): a string equal to `text` or a
-    // number written `json` puts its words in the value field; an object or array (compared by its JSON
-    // text), true, false and null may put none.
-    words: isComposite ? [null, null] : json === null ? [text, text] : /^-?\d/.test(json) ? [text, json] : [null, null],
   }
   STEP.lastIndex = 1 // after the '$'
   for (let m = STEP.exec(filter.path); m !== null; m = STEP.exec(filter.path)) {
@@ -205,4 +179,23 @@ function pgFilter(filter: NonNullable<Search['filter']>): PgFilter | 'never' {
     result.steps.push(index ?? `-${fromEnd}`)
   }
   return result
+}
+
+/**
+ * The words a value that passes the filter holds, as a tsquery (null: it may hold none). Search indexes a
+ * value's strings and numbers (search-text.ts): a string equal to `text` puts the words of `text` in the
+ * vector, a number equal to `json` those of its text as SQLite prints it; an object or array (compared by its
+ * JSON text), true, false and null may put none.
+ */
+function filterWords(filter: NonNullable<Search['filter']>): string | null {
+  const { text, json } = filter
+  if (text === undefined || /^[[{]/.test(text)) return null
+  const alternatives = [text]
+  if (json !== null) {
+    if (!/^-?\d/.test(json)) return null
+    alternatives.push(valueSearchText(json) ?? '')
+  }
+  const queries = alternatives.map(allWords)
+  if (queries.some((q) => q === null)) return null
+  return queries.map((q) => `(${q})`).join(' | ')
 }

@@ -1,16 +1,14 @@
 import type { Db } from './db.ts'
 import type { EntryRow, HitRow, Search } from '../types.ts'
+import { ftsQuery, RANKED_CANDIDATES } from '../../domain/search.ts'
 
 export type KvStore = ReturnType<typeof createKvStore>
 
 const ENTRY = 's.namespace, s.key, s.value_json, s.created_at_ms, s.updated_at_ms'
 // Highlights read as Markdown bold in an agent's context; 24 tokens is about one sentence around the match.
 const SNIPPET = `snippet(store_fts, -1, '**', '**', '…', 24)`
-/**
- * A search ranks (bm25) at most the RANKED_CANDIDATES most recent (highest id) results, except a filtered
- * search the recent window cannot fill (search() below): scoring costs per entry, walking newest first does not.
- */
-export const RANKED_CANDIDATES = 1000
+// A search ranks (bm25) at most the RANKED_CANDIDATES most recent (highest id) results (domain/search.ts),
+// except a filtered search the recent window cannot fill (search() below).
 
 type Shape = 'none' | 'text' | 'json'
 /** A filter's condition on the entry row `s`: as text, or (when filter_value is a JSON scalar) also as JSON. */
@@ -132,7 +130,8 @@ export function createKvStore(db: Db) {
     search(s: Search): HitRow[] {
       // The tag narrows the matches to the namespace inside FTS5 (its bm25 weight is 0: schema.sql). The
       // tag is exact ('ns' || hex of the name), so no comparison of s.namespace is needed.
-      const match = s.namespace === undefined ? s.match : `ns_tag : ${nsTag(s.namespace)} ${s.match}`
+      const terms = ftsQuery(s.terms)
+      const match = s.namespace === undefined ? terms : `ns_tag : ${nsTag(s.namespace)} ${terms}`
       const params: Record<string, unknown> = { match, limit: s.limit }
       if (s.filter !== undefined) {
         params.path = s.filter.path

@@ -1,0 +1,110 @@
+// An entry's tsvector and a search's tsquery, written by the driver as tsvector/tsquery literals: their
+// lexemes are FTS5's tokens (./fts5-tokens.ts), so PostgreSQL's own parser, dictionaries and locale never
+// touch them (to_tsvector would split `deploy/payments` differently, keep `-2` and `1.5` whole, fold no accent,
+// and classify characters by the server's locale). README: Store says what is indexed; in short:
+// - positions: the namespace's tokens, then the key's, then the value text's, one position apart within a
+//   field and two between fields, so that a phrase (`<->`, distance 1) never spans two fields, as it cannot
+//   span two FTS5 columns;
+// - a tsvector keeps positions up to 16,383 and 256 per lexeme: tokens past position PHRASE_POSITIONS are
+//   indexed as present, at position FAR (two past the last real one: no phrase reaches them), and a lexeme's
+//   places past its first 256 are left out (phrases do not match there);
+// - a tsvector holds at most 1 MiB: tokens are indexed in order until the entry's vector would pass
+//   VECTOR_BUDGET bytes, and not after (each new lexeme costs its UTF-8 length + 5, each further place 2);
+// - a lexeme holds at most 2,047 bytes: a token longer than LONG_TOKEN bytes (first cut to FTS5's 32,768) is
+//   its first bytes, `#` and the SHA-256 of the whole, which no other token can equal (`#` separates tokens).
+// Two more lexemes, without positions, let the GIN index narrow a search as SQLite's FTS5 indexes do (no
+// token starts with `#`, so neither can be a word): the namespace's (`#n` and a hash: FTS5's ns_tag), and
+// the entry's id bucket (`#r` and id / RECENT_BUCKET, written by the upsert, which knows the id), so that a
+// search of common words reads only the newest entries' index entries first (search.ts).
+import { createHash } from 'node:crypto'
+import { forEachToken, MAX_TOKEN_BYTES, tokensOf } from '../../domain/fts5-tokens.ts'
+import { valueSearchText } from './search-text.ts'
+
+export const PHRASE_POSITIONS = 16_381
+const FAR = 16_383
+const PLACES = 256
+export const VECTOR_BUDGET = 1_000_000
+const LONG_TOKEN = 1_000
+const LONG_PREFIX = 900
+/** Ids per `#r` bucket. */
+export const RECENT_BUCKET = 1024
+
+/** The lexeme every entry of `namespace` holds (64 bits of its SHA-256: the namespace itself is compared too). */
+export function namespaceLexeme(namespace: string): string {
+  return `#n${createHash('sha256').update(namespace).digest('hex').slice(0, 16)}`
+}
+
+/** The id bucket lexeme of entry `id` as a tsvector literal (the upsert writes the same in SQL: entries.ts). */
+export function recentVector(id: bigint): string {
+  return `'#r${id / BigInt(RECENT_BUCKET)}'`
+}
+
+/** A token as the lexeme that stands for it in vectors and queries. */
+export function lexeme(token: string): string {
+  if (token.length * 3 <= LONG_TOKEN) return token // at most 3 UTF-8 bytes per UTF-16 unit
+  const bytes = Buffer.from(token)
+  if (bytes.length <= LONG_TOKEN) return token
+  let prefix = ''
+  let size = 0
+  for (const ch of token) {
+    size += Buffer.byteLength(ch)
+    if (size > LONG_PREFIX) break
+    prefix += ch
+  }
+  return `${prefix}#${createHash('sha256').update(bytes.subarray(0, MAX_TOKEN_BYTES)).digest('hex')}`
+}
+
+const quoted = (lex: string) => `'${lex.replaceAll('\\', '\\\\').replaceAll("'", "''")}'`
+
+/** The entry's tsvector literal (see above). */
+export function searchVector(namespace: string, key: string, valueJson: string): string {
+  const places = new Map<string, number[]>()
+  let position = 0
+  const ns = namespaceLexeme(namespace)
+  let size = ns.length + 5
+  let full = false
+  for (const text of [namespace, key, valueSearchText(valueJson) ?? '']) {
+    if (full) break
+    forEachToken(text, (token) => {
+      if (full) return
+      position++
+      const lex = lexeme(token)
+      const seen = places.get(lex)
+      if (seen === undefined) {
+        const cost = Buffer.byteLength(lex) + 5
+        if (size + cost > VECTOR_BUDGET) {
+          full = true
+          return
+        }
+        size += cost
+        places.set(lex, [position <= PHRASE_POSITIONS ? position : FAR])
+      } else if (position <= PHRASE_POSITIONS && seen.length < PLACES) {
+        if (size + 2 > VECTOR_BUDGET) {
+          full = true
+          return
+        }
+        size += 2
+        seen.push(position)
+      }
+    })
+    position++ // two apart between fields
+  }
+  let out = quoted(ns)
+  for (const [lex, at] of places) out += ` ${quoted(lex)}:${at.join(',')}`
+  return out
+}
+
+/**
+ * The terms as a tsquery literal: each term the phrase of its tokens (`<->`), the terms ANDed; a term without
+ * tokens is left out, as FTS5 leaves out an empty phrase. null when no term has a token (FTS5 matches nothing).
+ */
+export function searchQuery(terms: readonly string[]): string | null {
+  const phrases = terms.map((t) => tokensOf(t).map((token) => quoted(lexeme(token))).join(' <-> ')).filter((p) => p !== '')
+  return phrases.length === 0 ? null : phrases.map((p) => `(${p})`).join(' & ')
+}
+
+/** Every word of `text` (anywhere, in any order) as a tsquery literal, or null when it has none. */
+export function allWords(text: string): string | null {
+  const words = tokensOf(text).map((token) => quoted(lexeme(token)))
+  return words.length === 0 ? null : words.join(' & ')
+}
