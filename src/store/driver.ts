@@ -47,10 +47,12 @@ export interface Changes {
   /** A fresh token for a run's lease; the previous one stops working (a replayed claim). */
   rotateToken(runId: string): Awaitable<string>
   /**
-   * Gives a running lease back without counting an attempt (false if the run no longer runs), and forgets
-   * the Idempotency-Key answer of the claim that took it, so a retry with that key claims afresh.
+   * Gives a running lease back without counting an attempt; its task is claimable again `delayMs` after
+   * `nowMs`. Given a run id (a claim whose client went away), a run that no longer runs is left alone
+   * (false); given a lease proof (POST /leases/{id}/release), the lease must be live and the bearer's, as on
+   * every lease route. Forgets `claimKey`'s Idempotency-Key answer, so a retry with that key claims afresh.
    */
-  release(runId: string, reason: string, claimKey: IdempotencyKey | null, nowMs: number): Awaitable<boolean>
+  release(lease: string | LeaseProof, reason: string | null, claimKey: IdempotencyKey | null, nowMs: number, delayMs?: number): Awaitable<boolean>
   /** Extends a live lease; returns its new expiry. */
   heartbeat(lease: LeaseProof, ttlMs: number | null, nowMs: number): Awaitable<number>
   appendEvent(lease: LeaseProof, kind: string, data: unknown, nowMs: number): Awaitable<number>

@@ -124,18 +124,24 @@ export function createOutcomes(ctx: PgContext, hints: RunHints) {
     },
 
     /**
-     * Gives a lease back without counting a failed attempt; only a running run is released (an operator may
-     * have canceled it meanwhile). The claim's Idempotency-Key answer is forgotten either way.
+     * Gives a lease back without counting a failed attempt; its task is claimable again after `delayMs`.
+     * Given a run id, only a running run is released (an operator may have canceled it meanwhile); given a
+     * proof, the lease must be live and the bearer's. The claim's Idempotency-Key answer is forgotten either way.
      */
-    async release(tx: pg.PoolClient, runId: string, reason: string, claimKey: IdempotencyKey | null, nowMs: number): Promise<boolean> {
+    async release(tx: pg.PoolClient, lease: string | LeaseProof, reason: string | null, claimKey: IdempotencyKey | null, nowMs: number, delayMs = 0): Promise<boolean> {
       if (claimKey !== null) await forgetAnswer(tx, claimKey)
-      const locked = await lockRun(tx, runId)
+      const locked = typeof lease === 'string' ? await lockRun(tx, lease) : requireLive(await lockRun(tx, lease.runId), lease, nowMs)
       if (locked?.run.status !== 'running') return false
       const { task, run } = locked
       const o = newOutcome()
       endLease(o, run.id, 'released')
-      o.tasks.push({ ...task, active_run_id: task.active_run_id === run.id ? null : task.active_run_id })
-      o.events.push({ runId: run.id, taskId: task.id, kind: 'released', data: { reason } })
+      const after: TaskRow = { ...task, active_run_id: task.active_run_id === run.id ? null : task.active_run_id }
+      if (delayMs > 0) {
+        after.next_eligible_at_ms = nowMs + delayMs
+        o.wakes.add(String(after.next_eligible_at_ms))
+      }
+      o.tasks.push(after)
+      o.events.push({ runId: run.id, taskId: task.id, kind: 'released', data: delayMs > 0 ? { reason, next_eligible_at_ms: after.next_eligible_at_ms } : { reason } })
       await writeOutcome(tx, nowMs, o)
       return true
     },

@@ -16,9 +16,10 @@ export function createLeaseChanges(store: Store): LeaseChanges {
       return { claim: store.leases.claimNext(req, nowMs), reaped }
     },
     rotateToken: (runId) => store.leases.rotateToken(runId),
-    release(runId, reason, claimKey, nowMs) {
+    release(lease, reason, claimKey, nowMs, delayMs = 0) {
       if (claimKey !== null) store.idempotency.forget(claimKey)
-      return store.outcomes.release(runId, reason, nowMs)
+      const run = typeof lease === 'string' ? store.runs.get(lease) : liveRun(lease, nowMs)
+      return store.outcomes.release(run, reason, delayMs, nowMs)
     },
     heartbeat(proof, ttlMs, nowMs) {
       const run = liveRun(proof, nowMs, 'Lease not found')

@@ -2,7 +2,6 @@
 import type { Db } from './db.ts'
 import type { DeadLetterReason, RunStatus } from '../../domain/status.ts'
 import type { TaskStore } from './tasks.ts'
-import type { RunStore } from './runs.ts'
 import type { EventStore } from './events.ts'
 import { AppError, validationError } from '../../domain/errors.ts'
 import { findTransition } from '../../domain/pipeline.ts'
@@ -11,7 +10,7 @@ import type { RunRow, TaskRow, TransitionRequest, TransitionResult } from '../ty
 
 export type OutcomeStore = ReturnType<typeof createOutcomeStore>
 
-export function createOutcomeStore(db: Db, tasks: TaskStore, runs: RunStore, events: EventStore, onEligibleAt: (atMs: number) => void) {
+export function createOutcomeStore(db: Db, tasks: TaskStore, events: EventStore, onEligibleAt: (atMs: number) => void) {
   const endRun = db.prepare(`
     UPDATE runs SET status = @status, ended_at_ms = @now, usage_json = coalesce(@usage, usage_json),
       error_text = coalesce(@error, error_text), lease_expires_at_ms = NULL
@@ -86,15 +85,18 @@ export function createOutcomeStore(db: Db, tasks: TaskStore, runs: RunStore, eve
     },
 
     /**
-     * Gives a lease back without counting a failed attempt: the task is claimable again at once. Only a
-     * running run is released (an operator may have canceled it meanwhile); returns whether it was.
+     * Gives a lease back without counting a failed attempt: the task is claimable again after `delayMs`.
+     * Only a running run is released (an operator may have canceled it meanwhile); returns whether it was.
      */
-    release(runId: string, reason: string, nowMs: number): boolean {
-      const run = runs.get(runId)
+    release(run: RunRow | undefined, reason: string | null, delayMs: number, nowMs: number): boolean {
       if (run?.status !== 'running') return false
       end(run, 'released', nowMs)
       freeTask.run({ task_id: run.task_id, run_id: run.id })
-      events.append(run.id, 'released', { reason }, nowMs)
+      if (delayMs > 0) {
+        retryAt.run({ id: run.task_id, at: nowMs + delayMs })
+        onEligibleAt(nowMs + delayMs)
+      }
+      events.append(run.id, 'released', delayMs > 0 ? { reason, next_eligible_at_ms: nowMs + delayMs } : { reason }, nowMs)
       return true
     },
 
