@@ -27,7 +27,7 @@ export function createLeaseChanges(store: Store): LeaseChanges {
     },
     appendEvent: (proof, kind, data, nowMs) => store.events.append(liveRun(proof, nowMs).id, kind, data, nowMs),
     transition: (proof, req, nowMs) => store.outcomes.transition(liveRun(proof, nowMs), req, nowMs),
-    fail: (proof, error, usage, nowMs) => store.outcomes.fail(liveRun(proof, nowMs), error, usage, nowMs),
+    fail: (proof, error, usage, nowMs, retryDelayMs) => store.outcomes.fail(liveRun(proof, nowMs), error, usage, nowMs, retryDelayMs ?? null),
     expireDue: (nowMs) => store.outcomes.expireDue(nowMs),
   }
 }

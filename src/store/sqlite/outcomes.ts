@@ -34,15 +34,16 @@ export function createOutcomeStore(db: Db, tasks: TaskStore, events: EventStore,
   const end = (run: RunRow, status: RunStatus, nowMs: number, usage: unknown = undefined, error: string | null = null) =>
     endRun.run({ id: run.id, status, now: nowMs, usage: usage === undefined ? null : JSON.stringify(usage ?? {}), error })
 
-  /** A failed or expired attempt: retry after the task's delay, or dead-letter once attempts run out. */
-  function recordFailedAttempt(run: RunRow, nowMs: number): void {
+  /** A failed or expired attempt: retry after the delay (the task's unless given), or dead-letter once attempts run out. */
+  function recordFailedAttempt(run: RunRow, nowMs: number, retryDelayMs: number | null = null): void {
     const failedAttempts = releaseFailed.get({ id: run.task_id, now: nowMs }) as number
     const task = tasks.get(run.task_id)!
-    const next = afterFailedAttempt({ maxAttempts: task.max_attempts, retryDelayMs: task.retry_delay_ms }, failedAttempts, nowMs)
+    const delayMs = retryDelayMs ?? task.retry_delay_ms
+    const next = afterFailedAttempt({ maxAttempts: task.max_attempts, retryDelayMs: delayMs }, failedAttempts, nowMs)
     if (next.kind === 'retry') {
       retryAt.run({ id: task.id, at: next.nextEligibleAtMs })
       events.append(run.id, 'retry_scheduled', {
-        reason: 'retry_scheduled', failed_attempts: failedAttempts, retry_delay_ms: task.retry_delay_ms,
+        reason: 'retry_scheduled', failed_attempts: failedAttempts, retry_delay_ms: delayMs,
         next_eligible_at_ms: next.nextEligibleAtMs,
       }, nowMs)
       onEligibleAt(next.nextEligibleAtMs)
@@ -78,10 +79,10 @@ export function createOutcomeStore(db: Db, tasks: TaskStore, events: EventStore,
     },
 
     /** The agent gave up on its run (R§17). */
-    fail(run: RunRow, error: string, usage: unknown, nowMs: number): void {
+    fail(run: RunRow, error: string, usage: unknown, nowMs: number, retryDelayMs: number | null): void {
       if (run.status !== 'running') throw new AppError('conflict', 409, 'Run is not in running state')
       end(run, 'failed', nowMs, usage, error)
-      recordFailedAttempt(run, nowMs)
+      recordFailedAttempt(run, nowMs, retryDelayMs)
     },
 
     /**
