@@ -16,7 +16,8 @@ export const mcpRoutes: Route[] = [
     }
     // Not JSON at all: Docket's own 400, before the SDK answers JSON-RPC.
     const parsed = parseJsonObject(input.body)
-    const request = new Request(`http://${input.headers.get('host') ?? 'docket'}/mcp`, {
+    // A fixed URL: the Host header (checked above, or any when not bound to loopback) must not make it invalid.
+    const request = new Request('http://docket.local/mcp', {
       method: 'POST', headers: input.headers, body: input.body!.toString('utf8'), signal: input.signal,
     })
     return { response: await app.mcp.fetch(request, parsed) }
