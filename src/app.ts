@@ -18,6 +18,9 @@ import { createReaper } from './reaper.ts'
 import { createWaiters, type Waiters } from './http/waiters.ts'
 import { otlpRoutes } from './http/routes/otlp.ts'
 import { kvRoutes } from './http/routes/kv.ts'
+import { mcpRoutes } from './http/routes/mcp.ts'
+import { createMcpEndpoint, type McpEndpoint } from './mcp/http.ts'
+import type { Toolset } from './mcp/session.ts'
 import { VERSION } from './version.ts'
 
 export type AppConfig = {
@@ -26,9 +29,17 @@ export type AppConfig = {
   version: string
   /** Every client presented a certificate the TLS layer checked (mTLS); only reported, the handshake enforces it. */
   mtls: boolean
+  /** The MCP tools offered at /mcp (agent always; admin adds the operator tools). */
+  mcpToolsets: ReadonlySet<Toolset>
+  /** Host and Origin names /mcp accepts (bound to loopback), or null to accept any (bound elsewhere). */
+  mcpAllowedHosts: string[] | null
 }
 
-export const DEFAULT_CONFIG: AppConfig = { token: null, maxBodyBytes: 1024 * 1024, version: VERSION, mtls: false }
+export const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '[::1]']
+
+export const DEFAULT_CONFIG: AppConfig = {
+  token: null, maxBodyBytes: 1024 * 1024, version: VERSION, mtls: false, mcpToolsets: new Set(['agent']), mcpAllowedHosts: LOOPBACK_NAMES,
+}
 
 /** What every handler gets: the driver, the clock, the configuration and the one way to commit a change. */
 export type App = {
@@ -38,11 +49,12 @@ export type App = {
   commit: Commit
   waiters: Waiters
   log: Log
+  mcp: McpEndpoint
 }
 
 export const ROUTES: Route[] = [
   ...metaRoutes, ...pipelineRoutes, ...taskRoutes, ...linkRoutes, ...controlRoutes,
-  ...leaseRoutes, ...runRoutes, ...artifactRoutes, ...opsRoutes, ...otlpRoutes, ...kvRoutes,
+  ...leaseRoutes, ...runRoutes, ...artifactRoutes, ...opsRoutes, ...otlpRoutes, ...kvRoutes, ...mcpRoutes,
 ]
 
 const IDEMPOTENCY_SWEEP_MS = 60 * 60 * 1000
@@ -55,7 +67,9 @@ export function createApp(options: { driver: Driver; clock: Clock; log: Log; con
   const waiters = createWaiters(clock, (role) => driver.reads.claimants(role, clock.now()))
   driver.watch({ eligibleAt: (atMs) => waiters.wakeAt(atMs), remoteWrite: () => waiters.poke() })
   const commit = createCommit(driver, waiters.poke)
-  const app: App = { driver, clock, config, log, commit, waiters }
+  // The MCP tools call the API through the router (bound below), exactly as a client over HTTP would.
+  const mcp = createMcpEndpoint({ clock, log, apiToken: config.token, toolsets: config.mcpToolsets, callRoute: (r) => router.call(r) })
+  const app: App = { driver, clock, config, log, commit, waiters, mcp }
   const router = createRouter(ROUTES, app)
   const adapter = createServerAdapter<ServerContext>(router.handle)
 
@@ -76,6 +90,7 @@ export function createApp(options: { driver: Driver; clock: Clock; log: Log; con
       clearInterval(sweepTimer)
       reaper.stop()
       waiters.close()
+      void mcp.close()
     },
   }
 }

@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util'
 import type { Durability } from './store/sqlite/db.ts'
 import { loadTls, TlsConfigError, type TlsFiles, type TlsPaths } from './tls.ts'
 import { describePgTarget, isPostgresUrl, pgTarget, type PgTarget } from './store/postgres/url.ts'
+import { parseToolsets, type Toolset } from './mcp/session.ts'
 
 /** Which storage driver `--db` selects: a postgres:// or postgresql:// URL is PostgreSQL, anything else a SQLite path. */
 export type DriverChoice =
@@ -29,6 +30,8 @@ export type ServerOptions = {
   insecure: boolean
   /** null: plain HTTP. */
   tls: TlsFiles | null
+  /** The MCP toolsets /mcp offers. */
+  mcpToolsets: Set<Toolset>
 }
 
 export type Parsed = { kind: 'run'; options: ServerOptions } | { kind: 'help' } | { kind: 'version' }
@@ -48,11 +51,14 @@ export const USAGE = `Usage: npm start -- [options]
   --tls-key PATH           the PEM private key of --tls-cert (env DOCKET_TLS_KEY)
   --tls-client-ca PATH     require a client certificate issued by this PEM CA (mTLS; env DOCKET_TLS_CLIENT_CA)
   --insecure               allow a non-loopback --host without a token or a client CA
+  --mcp-toolsets LIST      MCP tools at /mcp: agent (default) or agent,admin (env DOCKET_MCP_TOOLSETS)
   --help, --version`
 
 export class UsageError extends Error {}
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/
+
+export const isLoopback = (host: string) => LOOPBACK.test(host)
 
 /** Flags win over the environment; anything unknown or invalid is a UsageError (exit 2). */
 export function parseCli(argv: string[], env: NodeJS.ProcessEnv): Parsed {
@@ -76,6 +82,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): Parsed {
         'tls-key': { type: 'string' },
         'tls-client-ca': { type: 'string' },
         insecure: { type: 'boolean' },
+        'mcp-toolsets': { type: 'string' },
         help: { type: 'boolean' },
         version: { type: 'boolean' },
       },
@@ -111,6 +118,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): Parsed {
       key: values['tls-key'] ?? env.DOCKET_TLS_KEY,
       clientCa: values['tls-client-ca'] ?? env.DOCKET_TLS_CLIENT_CA,
     }),
+    mcpToolsets: toolsets(values['mcp-toolsets'] ?? env.DOCKET_MCP_TOOLSETS),
   }
   // A required client certificate authenticates every caller, as a token does.
   const isAuthenticated = token !== null || (options.tls !== null && options.tls.clientCa !== null)
@@ -153,4 +161,12 @@ function integer(flag: string, text: string, min: number, max: number): number {
   const n = /^\d+$/.test(text) ? Number(text) : NaN
   if (!Number.isSafeInteger(n) || n < min || n > max) throw new UsageError(`${flag} must be an integer between ${min} and ${max}, not ${text}`)
   return n
+}
+
+function toolsets(text: string | undefined): Set<Toolset> {
+  try {
+    return parseToolsets(text)
+  } catch (err) {
+    throw new UsageError(`--mcp-toolsets: ${(err as Error).message}`)
+  }
 }

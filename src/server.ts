@@ -1,6 +1,6 @@
-import { createApp } from './app.ts'
+import { createApp, LOOPBACK_NAMES } from './app.ts'
 import { systemClock } from './clock.ts'
-import { describeDriver, parseCli, UsageError, USAGE } from './cli.ts'
+import { describeDriver, isLoopback, parseCli, UsageError, USAGE } from './cli.ts'
 import { openDriver, StartupError } from './store/open.ts'
 import { stderrLog as log } from './log.ts'
 import { VERSION } from './version.ts'
@@ -38,7 +38,12 @@ async function main(): Promise<void> {
     log.error(`docket: ${err.message}`)
     process.exit(err.exitCode)
   }
-  const docket = createApp({ driver: storage.driver, clock: systemClock, log, config: { token: opts.token, maxBodyBytes: opts.maxBodyBytes, mtls } })
+  // Bound to loopback, /mcp accepts only loopback Host and Origin names (and the bound address itself).
+  const boundName = opts.host.includes(':') ? `[${opts.host}]` : opts.host
+  const mcpAllowedHosts = isLoopback(opts.host) ? [...new Set([...LOOPBACK_NAMES, boundName])] : null
+  const docket = createApp({ driver: storage.driver, clock: systemClock, log, config: {
+    token: opts.token, maxBodyBytes: opts.maxBodyBytes, mtls, mcpToolsets: opts.mcpToolsets, mcpAllowedHosts,
+  } })
 
   const server = createListener(opts, docket.handler)
   answerClientErrors(server)

@@ -20,3 +20,8 @@ export function binary(status: number, body: Uint8Array<ArrayBuffer>, contentTyp
 export function noContent(): Reply {
   return { status: 204, body: null }
 }
+
+/** A Response made elsewhere, sent as it is (the MCP SDK's answers at /mcp: JSON-RPC, maybe a stream). */
+export type ResponseReply = { response: Response }
+
+export type AnyReply = Reply | BinaryReply | ResponseReply

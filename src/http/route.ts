@@ -1,4 +1,4 @@
-import type { BinaryReply, Reply } from './reply.ts'
+import type { AnyReply } from './reply.ts'
 import type { App } from '../app.ts'
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE'
@@ -27,7 +27,7 @@ export type Input = {
   signal: AbortSignal
 }
 
-export type Handler = (input: Input, app: App) => Reply | BinaryReply | Promise<Reply | BinaryReply>
+export type Handler = (input: Input, app: App) => AnyReply | Promise<AnyReply>
 
 export type Route = { method: Method; path: string; access: Access; handle: Handler }
 

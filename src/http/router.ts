@@ -7,9 +7,15 @@ import { errorJson } from '../domain/errors.ts'
 import { secretsEqual } from '../domain/token.ts'
 import { readBody } from './body.ts'
 import { decodeComponent, idempotencyKeyOf, parseQuery } from './validate.ts'
-import type { BinaryReply, Reply } from './reply.ts'
+import type { AnyReply, BinaryReply, Reply } from './reply.ts'
 
 export type ServerContext = { req: IncomingMessage }
+
+/**
+ * A request made inside this process (the MCP tools call the API this way): routed, authorized, validated
+ * and answered exactly as one that came over the socket.
+ */
+export type LocalRequest = { method: string; target: string; headers: Headers; body: Buffer | null; signal: AbortSignal }
 type Matched = { route: Route; params: Record<string, string> }
 /** The routes of one parameterless path, by method, with the answer to a wrong method precomputed. */
 type Literal = { byMethod: Map<string, Route>; allowed: string[]; isPublic: boolean }
@@ -67,17 +73,30 @@ export function createRouter(routes: Route[], app: App) {
 
   async function handle(request: Request, ctx: ServerContext): Promise<Response> {
     const isHead = request.method === 'HEAD'
-    let reply: Reply | BinaryReply
+    let reply: AnyReply
     try {
-      reply = await dispatch(request, ctx, isHead ? 'GET' : request.method)
+      const method = isHead ? 'GET' : request.method
+      const local = { method, target: ctx.req.url ?? '/', headers: request.headers, body: null, signal: request.signal }
+      reply = await dispatch(local, () => readBody(ctx.req, app.config.maxBodyBytes))
     } catch (err) {
       reply = errorReply(err, app)
     }
-    return toResponse(reply, isHead)
+    return 'response' in reply ? reply.response : toResponse(reply, isHead)
   }
 
-  async function dispatch(request: Request, ctx: ServerContext, method: string): Promise<Reply | BinaryReply> {
-    const target = ctx.req.url ?? '/'
+  /** A request from inside the process; its answer as the route gave it (JSON text, or null for 204). */
+  async function call(local: LocalRequest): Promise<Reply | BinaryReply> {
+    try {
+      const reply = await dispatch(local, async () => local.body ?? Buffer.alloc(0))
+      if ('response' in reply) throw new Error(`${local.method} ${local.target} cannot be called in-process`)
+      return reply
+    } catch (err) {
+      return errorReply(err, app)
+    }
+  }
+
+  async function dispatch(request: LocalRequest, readRequestBody: () => Promise<Buffer>): Promise<AnyReply> {
+    const { method, target } = request
     const q = target.indexOf('?')
     const rawPath = q < 0 ? target : target.slice(0, q)
     const segments = rawPath.split('/').filter(Boolean).map((s, i) => decodeComponent(s, `path[${i}]`))
@@ -102,7 +121,7 @@ export function createRouter(routes: Route[], app: App) {
       rawPath,
       params: decodeParams(params),
       query: parseQuery(q < 0 ? '' : target.slice(q + 1)),
-      body: method === 'GET' ? null : await readBody(ctx.req, app.config.maxBodyBytes),
+      body: method === 'GET' ? null : await readRequestBody(),
       headers: request.headers,
       bearer,
       isApiAuthorized,
@@ -115,7 +134,7 @@ export function createRouter(routes: Route[], app: App) {
     return reply
   }
 
-  return { handle, routes }
+  return { handle, call, routes }
 }
 
 function literalsOf(routes: Route[]): Map<string, Literal> {

@@ -47,15 +47,18 @@ export interface Changes {
   /** A fresh token for a run's lease; the previous one stops working (a replayed claim). */
   rotateToken(runId: string): Awaitable<string>
   /**
-   * Gives a running lease back without counting an attempt (false if the run no longer runs), and forgets
-   * the Idempotency-Key answer of the claim that took it, so a retry with that key claims afresh.
+   * Gives a running lease back without counting an attempt; its task is claimable again `delayMs` after
+   * `nowMs`. Given a run id (a claim whose client went away), a run that no longer runs is left alone
+   * (false); given a lease proof (POST /leases/{id}/release), the lease must be live and the bearer's, as on
+   * every lease route. Forgets `claimKey`'s Idempotency-Key answer, so a retry with that key claims afresh.
    */
-  release(runId: string, reason: string, claimKey: IdempotencyKey | null, nowMs: number): Awaitable<boolean>
+  release(lease: string | LeaseProof, reason: string | null, claimKey: IdempotencyKey | null, nowMs: number, delayMs?: number): Awaitable<boolean>
   /** Extends a live lease; returns its new expiry. */
   heartbeat(lease: LeaseProof, ttlMs: number | null, nowMs: number): Awaitable<number>
   appendEvent(lease: LeaseProof, kind: string, data: unknown, nowMs: number): Awaitable<number>
   transition(lease: LeaseProof, req: TransitionRequest, nowMs: number): Awaitable<TransitionResult>
-  fail(lease: LeaseProof, error: string, usage: unknown, nowMs: number): Awaitable<void>
+  /** A failed attempt; the retry (if any) comes after `retryDelayMs`, else after the task's retry delay. */
+  fail(lease: LeaseProof, error: string, usage: unknown, nowMs: number, retryDelayMs?: number | null): Awaitable<void>
   /** Expired leases become stale runs and count as failed attempts; returns how many. */
   expireDue(nowMs: number): Awaitable<number>
 

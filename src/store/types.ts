@@ -87,6 +87,8 @@ export type ClaimRequest = {
   ttlMs: number
   /** Per-stage limits on live leases within one pipeline; a limit ≤ 0 means none. */
   perState: Record<string, number>
+  /** Only tasks of this pipeline (absent or null: any pipeline with a stage of the role). */
+  pipelineId?: string | null
 }
 
 export type Claim = { task: TaskRow; run: RunRow; token: string }

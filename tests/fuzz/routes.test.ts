@@ -151,6 +151,12 @@ function assertEnvelope(res: Sent, what: string): void {
   }
   assert.match(String(res.headers['content-type']), /^application\/json/, what)
   const parsed = JSON.parse(res.text)
+  // /mcp speaks JSON-RPC: what its MCP layer refuses is a JSON-RPC error (Docket's envelope answers only what
+  // is refused before it: token, Host/Origin, not JSON, too large).
+  if (/^\/mcp\/?(\?|$)/.test(what.split(' ')[1]) && parsed.jsonrpc === '2.0') {
+    assert.ok(Number.isInteger(parsed.error?.code) && typeof parsed.error.message === 'string', `${what}: not a JSON-RPC error: ${res.text}`)
+    return
+  }
   assert.type(parsed.error?.code, 'string', `${what}: no error code in ${res.text}`)
   assert.type(parsed.error.message, 'string', `${what}: no error message in ${res.text}`)
   if (parsed.error.details !== undefined) {

@@ -39,14 +39,14 @@ export const TEST_DRIVER: Driver['kind'] = process.env.DOCKET_TEST_DRIVER === 'p
 const log: Log = process.env.DOCKET_TEST_LOG === '1' ? { info: () => {}, error: stderrLog.error } : silentLog
 
 /** A real Docket on an ephemeral port over a temp SQLite file (or a fresh PostgreSQL database), with a manual clock. */
-export async function startServer(config: Partial<AppConfig> = {}, options: { realTime?: boolean; lockTimeoutMs?: number } = {}): Promise<TestServer> {
+export async function startServer(config: Partial<AppConfig> = {}, options: { realTime?: boolean; lockTimeoutMs?: number; log?: Log } = {}): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'docket-test-'))
   // Long-poll tests need time to pass by itself; everything else moves a manual clock.
   const clock: ManualClock = options.realTime ? { ...systemClock, advance: () => {}, set: () => {} } : manualClock()
   const storage = TEST_DRIVER === 'postgres'
     ? await postgresStorage(clock)
     : sqliteStorage(join(dir, 'docket.db'), clock, options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS)
-  const docket = createApp({ driver: storage.driver, clock, log, config, autoReap: false })
+  const docket = createApp({ driver: storage.driver, clock, log: options.log ?? log, config, autoReap: false })
   const server: Server = createServer(docket.handler)
   answerClientErrors(server)
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))

@@ -1,7 +1,7 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { startServer, type TestServer } from '../helpers/server.ts'
-import { bearer, claim, createTask, expectError, expectStatus, singleStage, unique } from '../helpers/fixtures.ts'
+import { bearer, claim, createPipeline, createTask, expectError, expectStatus, singleStage, unique } from '../helpers/fixtures.ts'
 
 const test = suite<{ s: TestServer }>('claim', {} as { s: TestServer })
 test.before(async (ctx) => { ctx.s = await startServer() })
@@ -121,6 +121,18 @@ test('a 204 claim is not stored: a retry with the same key may find work', async
   expectStatus(await s.request('POST', '/leases/claim', body, key), 204)
   await createTask(s, pipelineId)
   expectStatus(await s.request('POST', '/leases/claim', body, key), 200)
+})
+
+test('a claim can be limited to one pipeline', async ({ s }) => {
+  const { pipelineId, role } = await singleStage(s)
+  const otherPipeline = await createPipeline(s, {
+    initial: 'work', states: { work: { agent_role: role }, done: { terminal: true } }, transitions: [{ from: 'work', to: 'done', trigger: 'complete' }],
+  })
+  const mine = await createTask(s, pipelineId, { priority: 1 })
+  await createTask(s, otherPipeline, { priority: 9 })
+  assert.is((await claim(s, role, { pipeline_id: pipelineId }))!.task.id, mine)
+  assert.is(await claim(s, role, { pipeline_id: pipelineId }), null)
+  assert.is((await claim(s, role))!.task.pipeline_id, otherPipeline)
 })
 
 test.run()

@@ -225,6 +225,8 @@ test('real answers of the lease, run, artifact, ops and control routes match the
   await documented(401, 'POST', '/leases/:id/heartbeat', `/leases/${l.lease_id}/heartbeat`)
   await documented(401, 'POST', '/leases/:id/heartbeat', `/leases/${l.lease_id}/heartbeat`, undefined, bearer('abc'))
   await documented(404, 'POST', '/leases/:id/heartbeat', '/leases/ghost/heartbeat', undefined, auth)
+  await documented(404, 'POST', '/leases/:id/release', '/leases/ghost/release', undefined, auth)
+  await documented(400, 'POST', '/leases/:id/release', `/leases/${l.lease_id}/release`, { delay_ms: -1 }, auth)
   await documented(201, 'POST', '/runs/:id/events', `/runs/${runId}/events`, { kind: 'step', data: [1] }, auth)
   await documented(400, 'POST', '/runs/:id/events', `/runs/${runId}/events`, { kind: 'transition' }, auth)
   await documented(404, 'POST', '/runs/:id/events', '/runs/ghost/events', { kind: 'step' }, auth)
@@ -240,9 +242,11 @@ test('real answers of the lease, run, artifact, ops and control routes match the
   s.clock.advance(1_000)
   await documented(410, 'POST', '/runs/:id/fail', `/runs/${runId}/fail`, { error: 'late' }, auth)
   await documented(410, 'POST', '/leases/:id/heartbeat', `/leases/${l.lease_id}/heartbeat`, undefined, auth)
+  await documented(410, 'POST', '/leases/:id/release', `/leases/${l.lease_id}/release`, undefined, auth)
   const next: Lease = (await documented(200, 'POST', '/leases/claim', '/leases/claim', { agent_id: 'a', agent_role: role })).body
   await documented(404, 'POST', '/runs/:id/fail', `/runs/${runId}/fail`, { error: 'reaped' }, auth)
   await documented(200, 'POST', '/runs/:id/transition', `/runs/${next.run.id}/transition`, { trigger: 'complete', usage: { n: 1 } }, bearer(next.lease_token))
+  await documented(404, 'POST', '/leases/:id/release', `/leases/${next.lease_id}/release`, {}, bearer(next.lease_token))
   await documented(200, 'GET', '/runs/:id', `/runs/${next.run.id}`)
   await documented(200, 'GET', '/runs/:id/events', `/runs/${runId}/events`)
   // The first task is dead-lettered by its reaped lease, the other one is done.
@@ -256,6 +260,7 @@ test('real answers of the lease, run, artifact, ops and control routes match the
   await documented(400, 'POST', '/tasks/:id/cancel', '/tasks/ghost/cancel', '{')
   await documented(404, 'POST', '/tasks/:id/cancel', '/tasks/ghost/cancel')
   await documented(409, 'POST', '/leases/:id/heartbeat', `/leases/${fourth.lease_id}/heartbeat`, undefined, bearer(fourth.lease_token))
+  await documented(409, 'POST', '/leases/:id/release', `/leases/${fourth.lease_id}/release`, undefined, bearer(fourth.lease_token))
   await documented(409, 'POST', '/runs/:id/transition', `/runs/${fourth.run.id}/transition`, { trigger: 'complete' }, bearer(fourth.lease_token))
   await documented(404, 'POST', '/tasks/:id/requeue', '/tasks/ghost/requeue')
   await documented(201, 'POST', '/artifacts', '/artifacts', { task_id: other, run_id: next.run.id, kind: 'log', uri: 'file:///x', size_bytes: 3 })
@@ -270,6 +275,9 @@ test('real answers of the lease, run, artifact, ops and control routes match the
   await documented(400, 'POST', '/pipelines/:id/pause', `/pipelines/${pipelineId}/pause`, '5')
   await documented(200, 'POST', '/pipelines/:id/resume', `/pipelines/${pipelineId}/resume`, {})
   await documented(404, 'POST', '/pipelines/:id/resume', '/pipelines/ghost/resume')
+  await createTask(s, pipelineId)
+  const fifth: Lease = (await documented(200, 'POST', '/leases/claim', '/leases/claim', { agent_id: 'a', agent_role: role, pipeline_id: pipelineId })).body
+  await documented(200, 'POST', '/leases/:id/release', `/leases/${fifth.lease_id}/release`, { reason: 'later', delay_ms: 10 }, bearer(fifth.lease_token))
 })
 
 test('real OTLP answers match the documented ones, the protobuf 400 included', async ({ s }) => {

@@ -104,6 +104,17 @@ test('fail schedules a retry after the delay, then dead-letters past max_attempt
   expectError(await post(s, `/runs/${second.run.id}/fail`, {}, second.lease_token), 400, 'validation_failed')
 })
 
+test('fail with retry_delay_ms retries after that delay instead of the task\'s', async ({ s }) => {
+  const l = await leased(s, { retry_policy: { retry_delay_ms: 60_000 } })
+  expectStatus(await post(s, `/runs/${l.run.id}/fail`, { error: 'rate limited', retry_delay_ms: 2_000 }, l.lease_token), 200)
+  const events = expectStatus(await s.request('GET', `/runs/${l.run.id}/events`), 200).body.items
+  assert.is(events[0].data.retry_delay_ms, 2_000)
+  s.clock.advance(1_999)
+  assert.is(await claim(s, l.role), null)
+  s.clock.advance(1)
+  assert.is((await claim(s, l.role))!.run.attempt, 2)
+})
+
 test('an expired lease is reaped: run stale, event written, counted as a failed attempt', async ({ s }) => {
   const l = await leased(s, { retry_policy: { max_attempts: 1 } }, { lease_ttl_ms: 1_000 })
   s.clock.advance(1_001)

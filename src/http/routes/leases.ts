@@ -17,9 +17,14 @@ const ClaimBody = v.object({
   lease_ttl_ms: v.nullish(LeaseTtl),
   concurrency: v.nullish(v.object({ per_state: v.nullish(v.record(v.string(), v.unknown())) })),
   wait_ms: v.nullish(v.pipe(v.number(), v.safeInteger(), v.minValue(0), v.maxValue(60_000))),
+  pipeline_id: v.nullish(Name),
 })
 
 const HeartbeatBody = v.object({ lease_ttl_ms: v.nullish(LeaseTtl) })
+const ReleaseBody = v.object({
+  reason: v.nullish(v.pipe(v.string(), v.maxLength(4096))),
+  delay_ms: v.nullish(v.pipe(v.number(), v.safeInteger(), v.minValue(0), v.maxValue(86_400_000))),
+})
 
 /** R§13.1: a numeric limit is truncated; anything else means no limit. */
 function perStateLimits(raw: Record<string, unknown> | null | undefined): Record<string, number> {
@@ -41,6 +46,7 @@ export const leaseRoutes: Route[] = [
       role: req.agent_role,
       ttlMs: req.lease_ttl_ms ?? 300_000,
       perState: perStateLimits(req.concurrency?.per_state),
+      pipelineId: req.pipeline_id ?? null,
     }
     let reaped = 0
     let leaseId = ''
@@ -80,6 +86,16 @@ export const leaseRoutes: Route[] = [
     const req = optionalBody(HeartbeatBody, input.body)
     return app.commit(input, (c) => c.heartbeat(lease, req.lease_ttl_ms ?? null, app.clock.now()),
       (expires) => json(200, { expires_at_ms: expires }))
+  }), 'lease'),
+
+  // Gives the task back without counting an attempt (an agent that cannot do it, or is shutting down).
+  withAccess(post('/leases/:id/release', async (input, app) => {
+    const lease = await leaseProofOf(input, app, input.params.id, 'Missing or invalid Authorization header', 'Lease not found')
+    const req = optionalBody(ReleaseBody, input.body)
+    const delayMs = req.delay_ms ?? 0
+    const nowMs = app.clock.now()
+    return app.commit(input, (c) => c.release(lease, req.reason ?? null, null, nowMs, delayMs),
+      () => json(200, { status: 'released', next_eligible_at_ms: nowMs + delayMs }))
   }), 'lease'),
 ]
 

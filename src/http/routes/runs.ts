@@ -1,6 +1,6 @@
 import * as v from 'valibot'
 import { get, post, withAccess, type Input, type Route } from '../route.ts'
-import { body, Int, Name, queryLimit } from '../validate.ts'
+import { body, Int, Name, NonNegInt, queryLimit } from '../validate.ts'
 import { json, rawJson } from '../reply.ts'
 import { runDetailJson } from '../render.ts'
 import { pageJson, parseIdCursor } from '../pagination.ts'
@@ -18,7 +18,7 @@ const Transition = v.object({
   expected_stage: v.nullish(Name),
   expected_task_version: v.nullish(Int),
 })
-const Fail = v.object({ error: v.string(), usage: v.optional(v.unknown()) })
+const Fail = v.object({ error: v.string(), usage: v.optional(v.unknown()), retry_delay_ms: v.nullish(NonNegInt) })
 
 const MISSING = 'Missing Authorization header'
 const RELEASED = 'No active lease for this run'
@@ -68,6 +68,6 @@ export const runRoutes: Route[] = [
   withAccess(post('/runs/:id/fail', async (input, app) => {
     const lease = await leaseOf(input, app)
     const req = body(Fail, input.body)
-    return app.commit(input, (c) => c.fail(lease, req.error, req.usage, app.clock.now()), () => json(200, { status: 'failed' }))
+    return app.commit(input, (c) => c.fail(lease, req.error, req.usage, app.clock.now(), req.retry_delay_ms ?? null), () => json(200, { status: 'failed' }))
   }), 'lease'),
 ]

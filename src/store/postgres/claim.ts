@@ -18,6 +18,7 @@ import { statement } from './sql.ts'
 // $7/$8: per-stage limits on live leases (stage names and limits; a limit ≤ 0 means none), counted from the
 // stage's held tasks (index tasks_held: a live lease is always its task's active run). The count is exact
 // only under the stage locks claimNext takes first (lockStages); see there.
+// $10: only the role's stages in this pipeline, when not null.
 // $9: claim nothing while any lease is due (reap_first says so): the caller reaps, then claims again without
 // it. A claim thus sees the work expired leases free, as on SQLite, and pays for the reaper's probe inside
 // its own statement instead of in a round trip of its own: min() is the first entry of runs_live_leases
@@ -37,7 +38,7 @@ WITH due AS (
     LIMIT 1
     FOR UPDATE OF t SKIP LOCKED
   ) c
-  WHERE r.agent_role = $1 AND NOT (SELECT reap_first FROM due)
+  WHERE r.agent_role = $1 AND ($10::text IS NULL OR r.pipeline_id = $10) AND NOT (SELECT reap_first FROM due)
     AND (coalesce((SELECT l.max FROM unnest($7::text[], $8::bigint[]) l (stage, max) WHERE l.stage = r.stage), 0) <= 0
       OR (SELECT count(*) FROM tasks lt JOIN runs lr ON lr.id = lt.active_run_id
           WHERE lt.pipeline_id = r.pipeline_id AND lt.stage = r.stage AND lt.active_run_id IS NOT NULL
@@ -60,7 +61,7 @@ SELECT due.reap_first, next.*, run.attempt AS run_attempt FROM due LEFT JOIN (ne
 /** The parameters of CLAIM_SQL for a request (exported for the EXPLAIN test). */
 export function claimParams(req: ClaimRequest, nowMs: number, runId: string, tokenHash: Buffer, unlessDue: boolean): unknown[] {
   const limited = Object.entries(req.perState).filter(([, max]) => max > 0)
-  return [req.role, req.agentId, nowMs, runId, tokenHash, req.ttlMs, limited.map(([s]) => s), limited.map(([, max]) => max), unlessDue]
+  return [req.role, req.agentId, nowMs, runId, tokenHash, req.ttlMs, limited.map(([s]) => s), limited.map(([, max]) => max), unlessDue, req.pipelineId ?? null]
 }
 
 // Lock key space for stage locks: the two-int4 form, so it can never collide with the bigint

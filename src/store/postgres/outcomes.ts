@@ -50,16 +50,17 @@ export function createOutcomes(ctx: PgContext, hints: RunHints) {
     return { previous_stage: hint.stage, new_stage: t.to, trigger: t.trigger }
   }
 
-  /** A failed or expired attempt: retry after the task's delay, or dead-letter once attempts run out. */
-  async function recordFailedAttempt(tx: pg.PoolClient, o: Outcome, task: TaskRow, runId: string, nowMs: number): Promise<void> {
+  /** A failed or expired attempt: retry after the delay (the task's unless given), or dead-letter once attempts run out. */
+  async function recordFailedAttempt(tx: pg.PoolClient, o: Outcome, task: TaskRow, runId: string, nowMs: number, retryDelayMs: number | null = null): Promise<void> {
     const failedAttempts = task.failed_attempts + 1
     const after: TaskRow = { ...task, active_run_id: null, failed_attempts: failedAttempts, updated_at_ms: nowMs }
-    const next = afterFailedAttempt({ maxAttempts: task.max_attempts, retryDelayMs: task.retry_delay_ms }, failedAttempts, nowMs)
+    const delayMs = retryDelayMs ?? task.retry_delay_ms
+    const next = afterFailedAttempt({ maxAttempts: task.max_attempts, retryDelayMs: delayMs }, failedAttempts, nowMs)
     if (next.kind === 'retry') {
       after.next_eligible_at_ms = next.nextEligibleAtMs
       o.tasks.push(after)
       o.events.push({ runId, taskId: task.id, kind: 'retry_scheduled', data: {
-        reason: 'retry_scheduled', failed_attempts: failedAttempts, retry_delay_ms: task.retry_delay_ms,
+        reason: 'retry_scheduled', failed_attempts: failedAttempts, retry_delay_ms: delayMs,
         next_eligible_at_ms: next.nextEligibleAtMs,
       } })
       o.wakes.add(String(next.nextEligibleAtMs))
@@ -115,27 +116,33 @@ export function createOutcomes(ctx: PgContext, hints: RunHints) {
     },
 
     /** The agent gave up on its run (R§17). */
-    async fail(tx: pg.PoolClient, proof: LeaseProof, error: string, usage: unknown, nowMs: number): Promise<void> {
+    async fail(tx: pg.PoolClient, proof: LeaseProof, error: string, usage: unknown, nowMs: number, retryDelayMs?: number | null): Promise<void> {
       const { task, run } = requireLive(await lockRun(tx, proof.runId), proof, nowMs)
       const o = newOutcome()
       endLease(o, run.id, 'failed', usageText(usage), error)
-      await recordFailedAttempt(tx, o, task, run.id, nowMs)
+      await recordFailedAttempt(tx, o, task, run.id, nowMs, retryDelayMs ?? null)
       await writeOutcome(tx, nowMs, o)
     },
 
     /**
-     * Gives a lease back without counting a failed attempt; only a running run is released (an operator may
-     * have canceled it meanwhile). The claim's Idempotency-Key answer is forgotten either way.
+     * Gives a lease back without counting a failed attempt; its task is claimable again after `delayMs`.
+     * Given a run id, only a running run is released (an operator may have canceled it meanwhile); given a
+     * proof, the lease must be live and the bearer's. The claim's Idempotency-Key answer is forgotten either way.
      */
-    async release(tx: pg.PoolClient, runId: string, reason: string, claimKey: IdempotencyKey | null, nowMs: number): Promise<boolean> {
+    async release(tx: pg.PoolClient, lease: string | LeaseProof, reason: string | null, claimKey: IdempotencyKey | null, nowMs: number, delayMs = 0): Promise<boolean> {
       if (claimKey !== null) await forgetAnswer(tx, claimKey)
-      const locked = await lockRun(tx, runId)
+      const locked = typeof lease === 'string' ? await lockRun(tx, lease) : requireLive(await lockRun(tx, lease.runId), lease, nowMs)
       if (locked?.run.status !== 'running') return false
       const { task, run } = locked
       const o = newOutcome()
       endLease(o, run.id, 'released')
-      o.tasks.push({ ...task, active_run_id: task.active_run_id === run.id ? null : task.active_run_id })
-      o.events.push({ runId: run.id, taskId: task.id, kind: 'released', data: { reason } })
+      const after: TaskRow = { ...task, active_run_id: task.active_run_id === run.id ? null : task.active_run_id }
+      if (delayMs > 0) {
+        after.next_eligible_at_ms = nowMs + delayMs
+        o.wakes.add(String(after.next_eligible_at_ms))
+      }
+      o.tasks.push(after)
+      o.events.push({ runId: run.id, taskId: task.id, kind: 'released', data: delayMs > 0 ? { reason, next_eligible_at_ms: after.next_eligible_at_ms } : { reason } })
       await writeOutcome(tx, nowMs, o)
       return true
     },

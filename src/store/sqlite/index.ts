@@ -36,7 +36,7 @@ export function createStore(db: Db, onEligibleAt: (atMs: number) => void = () =>
     health: createHealthStore(db),
     events,
     leases: createLeaseStore(db),
-    outcomes: createOutcomeStore(db, tasks, runs, events, onEligibleAt),
+    outcomes: createOutcomeStore(db, tasks, events, onEligibleAt),
     artifacts: createArtifactStore(db),
     ops: createOpsStore(db),
     spans: createSpanStore(db),

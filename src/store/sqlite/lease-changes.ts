@@ -16,9 +16,10 @@ export function createLeaseChanges(store: Store): LeaseChanges {
       return { claim: store.leases.claimNext(req, nowMs), reaped }
     },
     rotateToken: (runId) => store.leases.rotateToken(runId),
-    release(runId, reason, claimKey, nowMs) {
+    release(lease, reason, claimKey, nowMs, delayMs = 0) {
       if (claimKey !== null) store.idempotency.forget(claimKey)
-      return store.outcomes.release(runId, reason, nowMs)
+      const run = typeof lease === 'string' ? store.runs.get(lease) : liveRun(lease, nowMs)
+      return store.outcomes.release(run, reason, delayMs, nowMs)
     },
     heartbeat(proof, ttlMs, nowMs) {
       const run = liveRun(proof, nowMs, 'Lease not found')
@@ -26,7 +27,7 @@ export function createLeaseChanges(store: Store): LeaseChanges {
     },
     appendEvent: (proof, kind, data, nowMs) => store.events.append(liveRun(proof, nowMs).id, kind, data, nowMs),
     transition: (proof, req, nowMs) => store.outcomes.transition(liveRun(proof, nowMs), req, nowMs),
-    fail: (proof, error, usage, nowMs) => store.outcomes.fail(liveRun(proof, nowMs), error, usage, nowMs),
+    fail: (proof, error, usage, nowMs, retryDelayMs) => store.outcomes.fail(liveRun(proof, nowMs), error, usage, nowMs, retryDelayMs ?? null),
     expireDue: (nowMs) => store.outcomes.expireDue(nowMs),
   }
 }

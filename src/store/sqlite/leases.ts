@@ -42,6 +42,7 @@ export function createLeaseStore(db: Db) {
     claimNext(req: ClaimRequest, nowMs: number): Claim | null {
       let best: TaskRow | undefined
       for (const pair of rolePairs.all(req.role)) {
+        if (req.pipelineId != null && pair.pipeline_id !== req.pipelineId) continue
         const limit = req.perState[pair.stage]
         if (limit > 0 && liveInStage.get({ ...pair, now: nowMs })! >= limit) continue
         const task = candidate.get({ ...pair, now: nowMs, agent_id: req.agentId })

@@ -2,7 +2,6 @@
 import type { Db } from './db.ts'
 import type { DeadLetterReason, RunStatus } from '../../domain/status.ts'
 import type { TaskStore } from './tasks.ts'
-import type { RunStore } from './runs.ts'
 import type { EventStore } from './events.ts'
 import { AppError, validationError } from '../../domain/errors.ts'
 import { findTransition } from '../../domain/pipeline.ts'
@@ -11,7 +10,7 @@ import type { RunRow, TaskRow, TransitionRequest, TransitionResult } from '../ty
 
 export type OutcomeStore = ReturnType<typeof createOutcomeStore>
 
-export function createOutcomeStore(db: Db, tasks: TaskStore, runs: RunStore, events: EventStore, onEligibleAt: (atMs: number) => void) {
+export function createOutcomeStore(db: Db, tasks: TaskStore, events: EventStore, onEligibleAt: (atMs: number) => void) {
   const endRun = db.prepare(`
     UPDATE runs SET status = @status, ended_at_ms = @now, usage_json = coalesce(@usage, usage_json),
       error_text = coalesce(@error, error_text), lease_expires_at_ms = NULL
@@ -35,15 +34,16 @@ export function createOutcomeStore(db: Db, tasks: TaskStore, runs: RunStore, eve
   const end = (run: RunRow, status: RunStatus, nowMs: number, usage: unknown = undefined, error: string | null = null) =>
     endRun.run({ id: run.id, status, now: nowMs, usage: usage === undefined ? null : JSON.stringify(usage ?? {}), error })
 
-  /** A failed or expired attempt: retry after the task's delay, or dead-letter once attempts run out. */
-  function recordFailedAttempt(run: RunRow, nowMs: number): void {
+  /** A failed or expired attempt: retry after the delay (the task's unless given), or dead-letter once attempts run out. */
+  function recordFailedAttempt(run: RunRow, nowMs: number, retryDelayMs: number | null = null): void {
     const failedAttempts = releaseFailed.get({ id: run.task_id, now: nowMs }) as number
     const task = tasks.get(run.task_id)!
-    const next = afterFailedAttempt({ maxAttempts: task.max_attempts, retryDelayMs: task.retry_delay_ms }, failedAttempts, nowMs)
+    const delayMs = retryDelayMs ?? task.retry_delay_ms
+    const next = afterFailedAttempt({ maxAttempts: task.max_attempts, retryDelayMs: delayMs }, failedAttempts, nowMs)
     if (next.kind === 'retry') {
       retryAt.run({ id: task.id, at: next.nextEligibleAtMs })
       events.append(run.id, 'retry_scheduled', {
-        reason: 'retry_scheduled', failed_attempts: failedAttempts, retry_delay_ms: task.retry_delay_ms,
+        reason: 'retry_scheduled', failed_attempts: failedAttempts, retry_delay_ms: delayMs,
         next_eligible_at_ms: next.nextEligibleAtMs,
       }, nowMs)
       onEligibleAt(next.nextEligibleAtMs)
@@ -79,22 +79,25 @@ export function createOutcomeStore(db: Db, tasks: TaskStore, runs: RunStore, eve
     },
 
     /** The agent gave up on its run (R§17). */
-    fail(run: RunRow, error: string, usage: unknown, nowMs: number): void {
+    fail(run: RunRow, error: string, usage: unknown, nowMs: number, retryDelayMs: number | null): void {
       if (run.status !== 'running') throw new AppError('conflict', 409, 'Run is not in running state')
       end(run, 'failed', nowMs, usage, error)
-      recordFailedAttempt(run, nowMs)
+      recordFailedAttempt(run, nowMs, retryDelayMs)
     },
 
     /**
-     * Gives a lease back without counting a failed attempt: the task is claimable again at once. Only a
-     * running run is released (an operator may have canceled it meanwhile); returns whether it was.
+     * Gives a lease back without counting a failed attempt: the task is claimable again after `delayMs`.
+     * Only a running run is released (an operator may have canceled it meanwhile); returns whether it was.
      */
-    release(runId: string, reason: string, nowMs: number): boolean {
-      const run = runs.get(runId)
+    release(run: RunRow | undefined, reason: string | null, delayMs: number, nowMs: number): boolean {
       if (run?.status !== 'running') return false
       end(run, 'released', nowMs)
       freeTask.run({ task_id: run.task_id, run_id: run.id })
-      events.append(run.id, 'released', { reason }, nowMs)
+      if (delayMs > 0) {
+        retryAt.run({ id: run.task_id, at: nowMs + delayMs })
+        onEligibleAt(nowMs + delayMs)
+      }
+      events.append(run.id, 'released', delayMs > 0 ? { reason, next_eligible_at_ms: nowMs + delayMs } : { reason }, nowMs)
       return true
     },
 

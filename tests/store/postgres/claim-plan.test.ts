@@ -33,7 +33,7 @@ async function plans(pool: pg.Pool): Promise<Record<string, PlanNode>> {
     const out: Record<string, PlanNode> = {}
     for (const mode of ['force_custom_plan', 'force_generic_plan']) {
       await client.query(`SET plan_cache_mode = ${mode}`)
-      const { rows } = await client.query(`EXPLAIN (FORMAT JSON) EXECUTE claim('${ROLE}', 'agent', 5000, 'run', '\\x00', 30000, '{a}', '{2}', true)`)
+      const { rows } = await client.query(`EXPLAIN (FORMAT JSON) EXECUTE claim('${ROLE}', 'agent', 5000, 'run', '\\x00', 30000, '{a}', '{2}', true, NULL)`)
       out[mode] = JSON.parse(rows[0]['QUERY PLAN'])[0].Plan // json is read as its text (connect.ts)
     }
     return out
