@@ -3,7 +3,7 @@ import { post, withAccess, type Input, type Route } from '../route.ts'
 import { body, Name, optionalBody } from '../validate.ts'
 import { json, noContent, rawJson, type Reply } from '../reply.ts'
 import { runJson, taskJson } from '../render.ts'
-import { leaseProofOf } from '../lease-auth.ts'
+import { leaseRequest } from '../lease-auth.ts'
 import type { Claim } from '../../store/types.ts'
 import { mapAwaitable } from '../../store/driver.ts'
 import { idempotencyTuple, type CommitOptions } from '../commit.ts'
@@ -76,8 +76,8 @@ export const leaseRoutes: Route[] = [
   }),
 
   withAccess(post('/leases/:id/heartbeat', async (input, app) => {
-    const lease = await leaseProofOf(input, app, input.params.id, 'Missing or invalid Authorization header', 'Lease not found')
-    const req = optionalBody(HeartbeatBody, input.body)
+    const { lease, req } = await leaseRequest(input, app, input.params.id, 'Missing or invalid Authorization header', 'Lease not found',
+      () => optionalBody(HeartbeatBody, input.body))
     return app.commit(input, (c) => c.heartbeat(lease, req.lease_ttl_ms ?? null, app.clock.now()),
       (expires) => json(200, { expires_at_ms: expires }))
   }), 'lease'),

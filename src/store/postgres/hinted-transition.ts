@@ -1,11 +1,11 @@
-// A transition in one statement, when this node already knows the run's task: the lease's own routes read
-// the run first (http/lease-auth.ts), and a claim answers with its task, so the node that serves a lease's
-// transition has almost always just seen which pipeline and stage its task is in. While the lease is live
-// nothing but the run's own end (or a cancel, which ends the run) moves the task, so that hint is exact; the
-// statement checks it anyway, with the lease, under the locks the two-statement path takes, and writes only
-// if all hold. Otherwise it has written nothing and returns the task and run as locked, and outcomes.ts goes
-// on as without a hint (its checks answer, or it writes in a second statement). Correctness never rests on
-// a hint; only the round trip does.
+// A transition in one statement, when this node already knows the run's task: a claim answers with its task
+// (and a read of the run, such as a lease route's check of an Idempotency-Key request, sees it), so the node
+// that serves a lease's transition has almost always seen which pipeline and stage its task is in. While
+// the lease is live nothing but the run's own end (or a cancel, which ends the run) moves the task, so that
+// hint is exact; the statement checks it anyway, with the lease, under the locks the two-statement path
+// takes, and writes only if all hold. Otherwise it has written nothing and returns the task and run as
+// locked, and outcomes.ts goes on as without a hint (its checks answer, or it writes in a second statement).
+// Correctness never rests on a hint; only the round trip does.
 import type pg from 'pg'
 import { statement } from './sql.ts'
 import { WAKE_CHANNEL } from './context.ts'
