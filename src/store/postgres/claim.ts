@@ -1,7 +1,7 @@
 // The claim: the best claimable task of a role leased to an agent, in one statement and one round trip —
 // the task row locked (FOR UPDATE SKIP LOCKED, so concurrent claimers on any node step over each other's
 // rows instead of waiting), its run inserted, the task marked as held, all committed together.
-import type pg from 'pg'
+import type { Tx } from './tx.ts'
 import type { Claim, ClaimRequest, RunRow, TaskRow } from '../types.ts'
 import { newId } from '../../domain/ids.ts'
 import { issueLeaseToken } from '../../domain/token.ts'
@@ -83,14 +83,17 @@ type ClaimedRow = TaskRow & { reap_first: boolean; run_attempt: number }
  * (pipeline, stage) of the role (in one order, so two claimers never deadlock), and the claim's statement
  * then reads every claim committed before it. With `reapDue`, a claim that finds a lease due reaps first
  * (reapDue, in this transaction) and claims again. Round trips: one; with limits, two; after a due lease,
- * those of reapDue and one more.
+ * those of reapDue and one more. Without limits, and first in its transaction, the claim runs alone
+ * (no BEGIN or COMMIT: tx.ts).
  */
-export async function claimNext(tx: pg.PoolClient, req: ClaimRequest, nowMs: number, reapDue?: () => Promise<number>): Promise<{ claim: Claim | null; reaped: number }> {
+export async function claimNext(tx: Tx, req: ClaimRequest, nowMs: number, reapDue?: () => Promise<number>): Promise<{ claim: Claim | null; reaped: number }> {
   const { token, hash } = issueLeaseToken()
   const runId = newId(nowMs)
   const params = claimParams(req, nowMs, runId, hash, reapDue !== undefined)
   if ((params[6] as string[]).length > 0) await stageLocks.run(tx, [req.role, params[6]])
-  const row = await claimStatement.one(tx, params)
+  // Alone (tx.ts) when it is the change's first statement: it is then its last too, or, when a lease is
+  // due, it has written nothing.
+  const [row] = (await claimStatement.alone(tx, params)).rows
   if (!row!.reap_first) return { claim: claimed(row!, req, params, token), reaped: 0 }
   const reaped = await reapDue!()
   params[8] = false

@@ -80,7 +80,13 @@ export function createPool(url: string, options: PoolOptions): pg.Pool {
   // one for its whole life, which reports each error once; the pool's re-emit is only acknowledged. A query
   // in flight, or the next one, still fails, and its caller sees that.
   pool.on('error', () => {})
-  pool.on('connect', (client) => client.on('error', onError))
+  pool.on('connect', (client) => {
+    client.on('error', onError)
+    // A write whose one statement runs without BEGIN (tx.ts) gets the session's isolation: READ COMMITTED,
+    // as every transaction begins, whatever the server's (or the role's) default. Queued before any query of
+    // the pool's, so it runs first.
+    client.query('SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL READ COMMITTED').catch(onError)
+  })
   return pool
 }
 

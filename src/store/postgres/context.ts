@@ -1,5 +1,5 @@
 // What the PostgreSQL driver's modules share: the clock, cross-node wake-ups, and parsed pipelines.
-import type pg from 'pg'
+import type { Tx } from './tx.ts'
 import * as v from 'valibot'
 import type { Clock } from '../../clock.ts'
 import type { Changes, Reads } from '../driver.ts'
@@ -17,14 +17,14 @@ export type PgContext = {
    * `atMs` (not_before_ms, a retry delay). Sent inside the transaction: PostgreSQL delivers it on commit,
    * and never for a rollback.
    */
-  wake(tx: pg.PoolClient, atMs?: number): Promise<void>
+  wake(tx: Tx, atMs?: number): Promise<void>
   /** A pipeline's parsed definition, or undefined for an unknown pipeline. */
   compiled(db: Sql, pipelineId: string): Promise<CompiledPipeline | undefined>
 }
 
 /** A change as a module writes it: the transaction's client first, then the Changes method's arguments. */
 export type TxChanges = {
-  [K in keyof Changes]: (tx: pg.PoolClient, ...args: Parameters<Changes[K]>) => Promise<Awaited<ReturnType<Changes[K]>>>
+  [K in keyof Changes]: (tx: Tx, ...args: Parameters<Changes[K]>) => Promise<Awaited<ReturnType<Changes[K]>>>
 }
 export type PoolReads = Reads
 

@@ -6,7 +6,7 @@
 // takes, and writes only if all hold. Otherwise it has written nothing and returns the task and run as
 // locked, and outcomes.ts goes on as without a hint (its checks answer, or it writes in a second statement).
 // Correctness never rests on a hint; only the round trip does.
-import type pg from 'pg'
+import type { Tx } from './tx.ts'
 import { statement } from './sql.ts'
 import { WAKE_CHANNEL } from './context.ts'
 import { RUN_COLUMNS, split, type Locked, type LockedRow } from './outcome-sql.ts'
@@ -61,11 +61,17 @@ WITH locked AS (
 )
 SELECT locked.*, woken.done FROM woken LEFT JOIN locked ON true`)
 
-/** 'done' if the hinted move was written; else the task and run as locked now (undefined: no such run). */
-export async function transitionAsHinted(tx: pg.PoolClient, proof: LeaseProof, hint: RunHint, m: HintedMove, nowMs: number): Promise<'done' | Locked | undefined> {
-  const { done, ...row } = (await move.one(tx, [
+/**
+ * 'done' if the hinted move was written; else the task and run as locked now (undefined: no such run), or
+ * 'unlocked' if the statement ran alone (tx.ts: the change's first statement), which released its locks as
+ * it committed (having written nothing): the caller locks them again.
+ */
+export async function transitionAsHinted(tx: Tx, proof: LeaseProof, hint: RunHint, m: HintedMove, nowMs: number): Promise<'done' | 'unlocked' | Locked | undefined> {
+  const { rows: [result], alone } = await move.alone(tx, [
     proof.runId, nowMs, proof.tokenHash, hint.pipelineId, hint.stage, m.expectedTaskVersion, m.usage, m.to, m.shift, m.eventJson,
-  ]))!
+  ])
+  const { done, ...row } = result!
   if (done) return 'done'
+  if (alone) return 'unlocked'
   return row.id === null ? undefined : split(row)
 }

@@ -8,7 +8,7 @@
 // own routes that touch only the run (heartbeat, events) lock only the run. So two changes of one task wait
 // for each other instead of deadlocking, and each re-reads what the other committed (EvalPlanQual) before
 // deciding: two nodes transitioning one run at once cannot both win.
-import type pg from 'pg'
+import type { Tx } from './tx.ts'
 import { statement } from './sql.ts'
 import { WAKE_CHANNEL } from './context.ts'
 import type { RunStatus } from '../../domain/status.ts'
@@ -41,17 +41,17 @@ export function split(row: LockedRow): Locked {
 }
 
 /** The run and its task, locked; undefined for an unknown run. */
-export async function lockRun(tx: pg.PoolClient, runId: string): Promise<Locked | undefined> {
+export async function lockRun(tx: Tx, runId: string): Promise<Locked | undefined> {
   const row = await lockByRun.one(tx, [runId])
   return row === undefined ? undefined : split(row)
 }
 
 /** Up to `max` runs whose lease ran out by `nowMs`, with their tasks, locked (none another change holds). */
-export async function lockExpired(tx: pg.PoolClient, nowMs: number, max: number): Promise<Locked[]> {
+export async function lockExpired(tx: Tx, nowMs: number, max: number): Promise<Locked[]> {
   return (await lockDue.all(tx, [nowMs, max])).map(split)
 }
 
-export function lockTask(tx: pg.PoolClient, taskId: string): Promise<TaskRow | undefined> {
+export function lockTask(tx: Tx, taskId: string): Promise<TaskRow | undefined> {
   return lockTaskRow.one(tx, [taskId])
 }
 
@@ -113,7 +113,7 @@ WITH ended AS (
 SELECT changed.* FROM woken LEFT JOIN changed ON true`)
 
 /** Writes an outcome in one statement; returns its tasks as written. */
-export async function writeOutcome(tx: pg.PoolClient, nowMs: number, o: Outcome): Promise<TaskRow[]> {
+export async function writeOutcome(tx: Tx, nowMs: number, o: Outcome): Promise<TaskRow[]> {
   const rows = await write.all(tx, [
     nowMs,
     o.ended.map((e) => e.id), o.ended.map((e) => e.status), o.ended.map((e) => e.usage), o.ended.map((e) => e.error),

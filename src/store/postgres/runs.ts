@@ -1,10 +1,10 @@
 // Claims, leases and how runs end (transition, fail, expiry, release, cancel), requeue, and reading runs and events. (PostgreSQL driver)
 //
-// Round trips inside a change (the driver adds BEGIN and COMMIT around each): claim 1 (2 with per-stage
-// limits; +3 when a lease is due: the reap's 2 and the claim again), heartbeat 1, event 1, transition 1
-// when this node has seen the run live (its claim, or a read of the run) else 2, fail 2,
-// release 2 (+1 to forget a claim key), expiry 1 when nothing is due else 2 per batch of 500, cancel 2,
-// requeue 2.
+// Round trips inside a change (the driver adds BEGIN and COMMIT around each, except around a claim,
+// heartbeat, event or hinted transition that is one statement: tx.ts): claim 1 (2 with per-stage limits;
+// +3 when a lease is due: the reap's 2 and the claim again), heartbeat 1, event 1, transition 1 when this
+// node has seen the run live (its claim, or a read of the run) else 2, fail 2, release 2 (+1 to forget a
+// claim key), expiry 1 when nothing is due else 2 per batch of 500, cancel 2, requeue 2.
 import type pg from 'pg'
 import type { PgContext, TxChanges } from './context.ts'
 import type { Reads } from '../driver.ts'

@@ -7,6 +7,7 @@ import { createPool } from '../../../src/store/postgres/connect.ts'
 import { openPostgresDriver } from '../../../src/store/postgres/driver.ts'
 import { createContext } from '../../../src/store/postgres/context.ts'
 import { tasksChanges } from '../../../src/store/postgres/tasks.ts'
+import { Tx } from '../../../src/store/postgres/tx.ts'
 import { pageSql } from '../../../src/store/postgres/time-pages.ts'
 import { compilePipeline, DefinitionSchema } from '../../../src/domain/pipeline.ts'
 import { AppError } from '../../../src/domain/errors.ts'
@@ -135,13 +136,14 @@ test('a create is one statement for all its rows, after one locking read of its 
   let statements = 0
   const query = client.query.bind(client) as (...args: unknown[]) => unknown
   ;(client as unknown as { query: typeof query }).query = (...args) => { statements += 1; return query(...args) }
+  const tx = new Tx(client)
   try {
-    await client.query('BEGIN')
+    await tx.begin()
     const bulk = (n: number, fields: Partial<NewTask>) => Array.from({ length: n }, () => ({ pipeline_id: pipelineId, title: 't', description: 'd', ...fields }))
-    await changes.createTasks(client, bulk(1, {}), NOW) // reads the pipeline's definition once per process
+    await changes.createTasks(tx, bulk(1, {}), NOW) // reads the pipeline's definition once per process
     const counted = async (items: NewTask[]) => {
       statements = 0
-      const ids = await changes.createTasks(client, items, NOW)
+      const ids = await changes.createTasks(tx, items, NOW)
       assert.is(ids.length, items.length)
       return statements
     }
