@@ -35,13 +35,13 @@ const ofTask = statement<AssignmentRow>('assignments_of_task', `
 export async function assign(ctx: PgContext, tx: Tx, taskId: string, agentId: string, assignedBy: string | null, nowMs: number): Promise<void> {
   if (await setAssignee.run(tx, [taskId, agentId]) === 0) throw new AppError('task_not_found', 404, 'Task not found')
   await replace.run(tx, [taskId, agentId, assignedBy, nowMs])
-  await ctx.wake(tx)
+  ctx.wake(tx)
 }
 
 export async function unassign(ctx: PgContext, tx: Tx, taskId: string, agentId: string, nowMs: number): Promise<void> {
   await lockTask.run(tx, [taskId])
   if (await end.run(tx, [taskId, agentId, nowMs]) === 0) throw new AppError('not_found', 404, 'Assignment not found')
-  await ctx.wake(tx)
+  ctx.wake(tx)
 }
 
 export function listAssignments(pool: pg.Pool, taskId: string): Promise<AssignmentRow[]> {

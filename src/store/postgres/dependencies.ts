@@ -95,7 +95,7 @@ export async function removeDependency(ctx: PgContext, tx: Tx, taskId: string, d
   if (await isResolved(ctx, tx, upstream)) return
   const task = await unblock.one(tx, [taskId])
   // Its last open dependency gone, the task may be claimable: other nodes' waiters re-check.
-  if (task?.open_dependencies === 0) await ctx.wake(tx)
+  if (task?.open_dependencies === 0) ctx.wake(tx)
 }
 
 export async function listDependencies(ctx: PgContext, pool: pg.Pool, taskId: string): Promise<DependencyView[]> {

@@ -1,11 +1,13 @@
 // The PostgreSQL driver: many Docket nodes on one database. Every change runs in its own transaction on a
-// pooled connection; reads run on the pool. Nodes hear of each other's writes through LISTEN/NOTIFY, with a
-// periodic re-check as the backstop (a notification sent while a LISTEN session was down is lost).
+// pooled connection; reads run on the pool. Nodes hear of each other's writes through LISTEN/NOTIFY (sent
+// after each commit, a few at a time: wakes.ts), with a periodic re-check as the backstop (a notification
+// sent while a LISTEN session was down is lost).
 import type { Clock } from '../../clock.ts'
 import type { Log } from '../../log.ts'
 import type { Answer, Awaitable, Changes, Driver, Reads, Recording, WakeListener } from '../driver.ts'
 import { openPool } from './connect.ts'
 import { Tx } from './tx.ts'
+import { createWaker } from './wakes.ts'
 import { migrate } from './migrate.ts'
 import { startListener, type Listener } from './listen.ts'
 import { createContext, WAKE_CHANNEL, type TxChanges } from './context.ts'
@@ -46,6 +48,7 @@ export async function openPostgresDriver(options: PostgresDriverOptions): Promis
     throw err
   }
   const ctx = createContext(clock)
+  const waker = createWaker(pool, (err) => log.error('PostgreSQL wake-up failed to go out', err))
   const txChanges: TxChanges = {
     ...pipelinesChanges(ctx),
     ...tasksChanges(ctx),
@@ -87,6 +90,7 @@ export async function openPostgresDriver(options: PostgresDriverOptions): Promis
       try {
         const result = await work(tx)
         await tx.commit()
+        waker.send(tx.wakes)
         return result
       } catch (err) {
         await tx.rollback()
@@ -137,6 +141,7 @@ export async function openPostgresDriver(options: PostgresDriverOptions): Promis
     async close() {
       clearInterval(recheck)
       await listener!.close()
+      await waker.close()
       await pool.end()
     },
   }

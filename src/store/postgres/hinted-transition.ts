@@ -8,7 +8,6 @@
 // Correctness never rests on a hint; only the round trip does.
 import type { Tx } from './tx.ts'
 import { statement } from './sql.ts'
-import { WAKE_CHANNEL } from './context.ts'
 import { RUN_COLUMNS, split, type Locked, type LockedRow } from './outcome-sql.ts'
 import type { LeaseProof } from '../../domain/lease.ts'
 
@@ -56,10 +55,10 @@ WITH locked AS (
   WHERE $9::bigint <> 0 AND tasks.id = d.task_id
 ), logged AS (
   INSERT INTO events (run_id, ts_ms, kind, data_json) SELECT run_id, $2, 'transition', $10 FROM ok
-), woken AS (
-  SELECT count(pg_notify('${WAKE_CHANNEL}', '')) = 1 AS done FROM ok
+), moves AS (
+  SELECT count(*) = 1 AS done FROM ok
 )
-SELECT locked.*, woken.done FROM woken LEFT JOIN locked ON true`)
+SELECT locked.*, moves.done FROM moves LEFT JOIN locked ON true`)
 
 /**
  * 'done' if the hinted move was written; else the task and run as locked now (undefined: no such run), or
@@ -71,7 +70,11 @@ export async function transitionAsHinted(tx: Tx, proof: LeaseProof, hint: RunHin
     proof.runId, nowMs, proof.tokenHash, hint.pipelineId, hint.stage, m.expectedTaskVersion, m.usage, m.to, m.shift, m.eventJson,
   ])
   const { done, ...row } = result!
-  if (done) return 'done'
+  if (done) {
+    // The lease ended: the task, a dependent or a freed per-stage slot may be claimable by someone.
+    tx.wakes.add('')
+    return 'done'
+  }
   if (alone) return 'unlocked'
   return row.id === null ? undefined : split(row)
 }

@@ -1,7 +1,8 @@
 // How a run's end reaches PostgreSQL: the rows it changes are locked and read (one statement), outcomes.ts
 // decides in JavaScript what becomes of them (the same rules as SQLite's), and one statement writes it all —
-// the runs ended, the tasks as they are to be, their dependents' open counts, the events in order, and the
-// wake-ups. Two round trips whatever the outcome, whether one run ends or a reaper's batch of 500.
+// the runs ended, the tasks as they are to be, their dependents' open counts and the events in order (the
+// wake-ups go out once it commits: wakes.ts). Two round trips whatever the outcome, whether one run ends or
+// a reaper's batch of 500.
 //
 // Locks: a task before its run, always (FOR UPDATE OF t, r locks in that order), as cancel and requeue
 // (the task alone, then the run through the write) and the claim (the task, then a new run) do. A lease's
@@ -10,7 +11,6 @@
 // deciding: two nodes transitioning one run at once cannot both win.
 import type { Tx } from './tx.ts'
 import { statement } from './sql.ts'
-import { WAKE_CHANNEL } from './context.ts'
 import type { RunStatus } from '../../domain/status.ts'
 import type { TaskRow } from '../types.ts'
 
@@ -65,7 +65,7 @@ export type Outcome = {
   shifts: Map<string, number>
   /** In order. A null run id stands for the latest run of `taskId`, if it has any (read as the write commits). */
   events: Array<{ runId: string | null; taskId: string; kind: string; data: unknown }>
-  /** NOTIFY payloads (context.ts): '' for claimable now, else the epoch ms it will be. */
+  /** Wake-ups (context.ts), sent once the change commits: '' for claimable now, else the epoch ms it will be. */
   wakes: Set<string>
 }
 
@@ -107,10 +107,8 @@ WITH ended AS (
   ) l
   WHERE l.run_id IS NOT NULL
   ORDER BY l.n
-), woken AS (
-  SELECT count(pg_notify('${WAKE_CHANNEL}', w)) AS n FROM unnest($20::text[]) w
 )
-SELECT changed.* FROM woken LEFT JOIN changed ON true`)
+SELECT * FROM changed`)
 
 /** Writes an outcome in one statement; returns its tasks as written. */
 export async function writeOutcome(tx: Tx, nowMs: number, o: Outcome): Promise<TaskRow[]> {
@@ -124,7 +122,7 @@ export async function writeOutcome(tx: Tx, nowMs: number, o: Outcome): Promise<T
     o.tasks.map((t) => t.updated_at_ms),
     o.events.map((e) => e.runId), o.events.map((e) => e.taskId), o.events.map((e) => e.kind),
     o.events.map((e) => JSON.stringify(e.data ?? {})),
-    [...o.wakes],
   ])
-  return rows.filter((t) => t.id !== null)
+  for (const w of o.wakes) tx.wakes.add(w)
+  return rows
 }

@@ -135,8 +135,8 @@ async function createTasks(ctx: PgContext, tx: Tx, tasks: readonly NewTask[], no
     }
   })
   await insert.run(tx, insertParams(created, nowMs))
-  if (created.some((c) => c.openDependencies === 0 && c.nextEligibleAtMs <= nowMs)) await ctx.wake(tx)
-  for (const atMs of new Set(created.map((c) => c.nextEligibleAtMs).filter((atMs) => atMs > nowMs))) await ctx.wake(tx, atMs)
+  if (created.some((c) => c.openDependencies === 0 && c.nextEligibleAtMs <= nowMs)) ctx.wake(tx)
+  for (const atMs of new Set(created.map((c) => c.nextEligibleAtMs).filter((atMs) => atMs > nowMs))) ctx.wake(tx, atMs)
   return created.map((c) => c.id)
 }
 

@@ -14,6 +14,8 @@ export type QueryConfig = { name: string; text: string; values: unknown[] }
 
 export class Tx {
   readonly client: pg.PoolClient
+  /** Wake-ups for every node's waiters, sent once this transaction has committed (wakes.ts, context.ts). */
+  readonly wakes = new Set<string>()
   #begun = false
 
   constructor(client: pg.PoolClient) {

@@ -128,7 +128,7 @@ test('a task created on one node for later wakes the other node\'s waiters at it
   assert.equal(heard.sort((a, b) => a - b), [NOW + 5_000, NOW + 9_000])
 })
 
-test('a create is one statement for all its rows, after one locking read of its upstream tasks, before one wake-up', async (ctx) => {
+test('a create is one statement for all its rows, after one locking read of its upstream tasks; its wake-up waits for the commit', async (ctx) => {
   const pipelineId = await pipeline(ctx.one)
   const [upstream] = await tasks(ctx.one, pipelineId, 1)
   const changes = tasksChanges(createContext(manualClock(NOW)))
@@ -143,14 +143,15 @@ test('a create is one statement for all its rows, after one locking read of its 
     await changes.createTasks(tx, bulk(1, {}), NOW) // reads the pipeline's definition once per process
     const counted = async (items: NewTask[]) => {
       statements = 0
+      tx.wakes.clear()
       const ids = await changes.createTasks(tx, items, NOW)
       assert.is(ids.length, items.length)
-      return statements
+      return [statements, [...tx.wakes]]
     }
     // The upstream tasks (locked), then all rows; blocked by the upstream, they wake nobody.
-    assert.is(await counted(bulk(500, { dependencies: [upstream], assigned_agent_id: 'ann' })), 2)
-    // All rows, then the wake-up: they are claimable now.
-    assert.is(await counted(bulk(500, {})), 2)
+    assert.equal(await counted(bulk(500, { dependencies: [upstream], assigned_agent_id: 'ann' })), [2, []])
+    // All rows; they are claimable now: a wake-up, sent by the driver once the transaction commits.
+    assert.equal(await counted(bulk(500, {})), [1, ['']])
     const { rows } = await client.query('SELECT count(*)::int AS n, sum(open_dependencies)::int AS open FROM tasks WHERE pipeline_id = $1', [pipelineId])
     assert.equal(rows[0], { n: 1002, open: 500 })
   } finally {
