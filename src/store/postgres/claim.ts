@@ -15,7 +15,8 @@ import { statement } from './sql.ts'
 // A role that spans several stages locks one candidate per stage for the statement's few hundred
 // microseconds; a concurrent claimer skips those, so it can find nothing while one of them is about to be
 // unlocked untaken. That is a delay, not a loss: the long-poll re-check finds it.
-// $7/$8: per-stage limits on live leases (stage names and limits; a limit ≤ 0 means none), counted from the
+// $7/$8: per-stage limits on live leases (stage names and limits; a limit ≤ 0 means none; none at all: the
+// counts are not even looked at), counted from the
 // stage's held tasks (index tasks_held: a live lease is always its task's active run). The count is exact
 // only under the stage locks claimNext takes first (lockStages); see there.
 // $9: claim nothing while any lease is due (reap_first says so): the caller reaps, then claims again without
@@ -38,7 +39,8 @@ WITH due AS (
     FOR UPDATE OF t SKIP LOCKED
   ) c
   WHERE r.agent_role = $1 AND NOT (SELECT reap_first FROM due)
-    AND (coalesce((SELECT l.max FROM unnest($7::text[], $8::bigint[]) l (stage, max) WHERE l.stage = r.stage), 0) <= 0
+    AND (cardinality($7::text[]) = 0
+      OR coalesce((SELECT l.max FROM unnest($7::text[], $8::bigint[]) l (stage, max) WHERE l.stage = r.stage), 0) <= 0
       OR (SELECT count(*) FROM tasks lt JOIN runs lr ON lr.id = lt.active_run_id
           WHERE lt.pipeline_id = r.pipeline_id AND lt.stage = r.stage AND lt.active_run_id IS NOT NULL
             AND lr.lease_expires_at_ms > $3)

@@ -22,7 +22,7 @@ export type Locked = { task: TaskRow; run: RunState }
 
 export type LockedRow = TaskRow & { run_id: string; run_status: RunStatus; run_lease_expires_at_ms: number | null; run_lease_token_hash: Buffer }
 
-export const RUN_COLUMNS = `r.id AS run_id, r.status AS run_status, r.lease_expires_at_ms AS run_lease_expires_at_ms,
+const RUN_COLUMNS = `r.id AS run_id, r.status AS run_status, r.lease_expires_at_ms AS run_lease_expires_at_ms,
   r.lease_token_hash AS run_lease_token_hash`
 
 const lockByRun = statement<LockedRow>('outcome_lock_run', `
@@ -35,7 +35,7 @@ const lockDue = statement<LockedRow>('outcome_lock_due', `
   WHERE r.lease_expires_at_ms <= $1 ORDER BY r.lease_expires_at_ms LIMIT $2 FOR UPDATE OF t, r SKIP LOCKED`)
 const lockTaskRow = statement<TaskRow>('outcome_lock_task', 'SELECT * FROM tasks WHERE id = $1 FOR UPDATE')
 
-export function split(row: LockedRow): Locked {
+function split(row: LockedRow): Locked {
   const { run_id: id, run_status: status, run_lease_expires_at_ms: expires, run_lease_token_hash: hash, ...task } = row
   return { task, run: { id, status, lease_expires_at_ms: expires, lease_token_hash: hash } }
 }

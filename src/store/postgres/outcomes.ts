@@ -28,24 +28,21 @@ export function createOutcomes(ctx: PgContext, hints: RunHints) {
     if (shift !== 0) o.shifts.set(task.id, shift)
   }
 
-  /**
-   * The transition in one statement if this node has a hint for the run and the hint allows it: its answer;
-   * else, if tried, the rows as it found them locked; null if not tried.
-   */
-  async function transitionHinted(tx: Tx, proof: LeaseProof, req: TransitionRequest, nowMs: number): Promise<TransitionResult | { locked: Locked | undefined } | null> {
+  /** The transition in one statement if this node has a hint for the run and the hint allows it: its answer; else null. */
+  async function transitionHinted(tx: Tx, proof: LeaseProof, req: TransitionRequest, nowMs: number): Promise<TransitionResult | null> {
     const hint = hints.get(proof.runId)
     if (hint === undefined || (req.expectedStage !== null && req.expectedStage !== hint.stage)) return null
     const pipeline = (await ctx.compiled(tx, hint.pipelineId))!
     const t = findTransition(pipeline, hint.stage, req.trigger)
     if (t === undefined) return null
-    const hinted = await transitionAsHinted(tx, proof, hint, {
+    const done = await transitionAsHinted(tx, proof, hint, {
       to: t.to,
       shift: shiftOf(pipeline, hint.stage, t.to),
       usage: usageText(req.usage),
       expectedTaskVersion: req.expectedTaskVersion,
       eventJson: JSON.stringify(transitionEvent(t, hint.stage, req)),
     }, nowMs)
-    if (hinted !== 'done') return { locked: hinted === 'unlocked' ? await lockRun(tx, proof.runId) : hinted }
+    if (!done) return null
     hints.forget(proof.runId)
     return { previous_stage: hint.stage, new_stage: t.to, trigger: t.trigger }
   }
@@ -92,9 +89,9 @@ export function createOutcomes(ctx: PgContext, hints: RunHints) {
     /** Completes a running run and moves its task along the pipeline (R§16). */
     async transition(tx: Tx, proof: LeaseProof, req: TransitionRequest, nowMs: number): Promise<TransitionResult> {
       const hinted = await transitionHinted(tx, proof, req, nowMs)
-      if (hinted !== null && !('locked' in hinted)) return hinted
-      // Without a hint, or not as hinted: the rows as they are now (locked either way) answer.
-      const { task, run } = requireLive(hinted === null ? await lockRun(tx, proof.runId) : hinted.locked, proof, nowMs)
+      if (hinted !== null) return hinted
+      // Without a hint, or not as hinted: the rows as they are now, locked, answer.
+      const { task, run } = requireLive(await lockRun(tx, proof.runId), proof, nowMs)
       if (req.expectedStage !== null && req.expectedStage !== task.stage) {
         throw new AppError('expected_stage_mismatch', 409, 'Current task stage does not match expected_stage')
       }
