@@ -46,6 +46,30 @@ test('a token of run A never acts on run B', async ({ s }) => {
   assert.is(expectStatus(await s.request('GET', `/runs/${b.run.id}`), 200).body.status, 'running')
 })
 
+test('the lease is proven before the request is validated, and before an Idempotency-Key replays', async ({ s }) => {
+  const a = await leased(s)
+  const b = await leased(s)
+  const routes = [`/leases/${b.lease_id}/heartbeat`, `/runs/${b.run.id}/events`, `/runs/${b.run.id}/transition`, `/runs/${b.run.id}/fail`]
+  const invalid = [{ lease_ttl_ms: 5 }, { kind: 'transition' }, { trigger: 5 }, { error: 7 }]
+  for (const [i, path] of routes.entries()) {
+    // Valid or not, the request answers the same for a wrong token and for an unknown run, message and all.
+    const wrong = expectError(await post(s, path, invalid[i], a.lease_token), 401, 'unauthorized')
+    assert.is(wrong.body.error.message, 'Invalid token')
+    const unknownPath = path.replace(b.run.id, 'nope')
+    const unknown = expectError(await post(s, unknownPath, invalid[i], a.lease_token), 404, 'not_found')
+    const unknownValid = expectError(await post(s, unknownPath, { kind: 'k', trigger: 'complete', error: 'e' }, a.lease_token), 404, 'not_found')
+    assert.is(unknown.body.error.message, unknownValid.body.error.message)
+  }
+  // A finished transition is replayed for its own token only.
+  const key = { 'idempotency-key': `replay-${b.run.id}` }
+  const done = expectStatus(await s.request('POST', `/runs/${b.run.id}/transition`, { trigger: 'complete' }, { ...bearer(b.lease_token), ...key }), 200)
+  expectError(await s.request('POST', `/runs/${b.run.id}/transition`, { trigger: 'complete' }, { ...bearer(a.lease_token), ...key }), 401, 'unauthorized')
+  const replayed = expectStatus(await s.request('POST', `/runs/${b.run.id}/transition`, { trigger: 'complete' }, { ...bearer(b.lease_token), ...key }), 200)
+  assert.equal(replayed.body, done.body)
+  expectError(await post(s, `/runs/${b.run.id}/transition`, { trigger: 'complete' }, b.lease_token), 404, 'not_found')
+  expectStatus(await post(s, `/runs/${a.run.id}/transition`, { trigger: 'complete' }, a.lease_token), 200)
+})
+
 test('events append and page; system kinds are reserved', async ({ s }) => {
   const l = await leased(s)
   for (let i = 0; i < 5; i++) expectStatus(await post(s, `/runs/${l.run.id}/events`, { kind: 'step', data: { i } }, l.lease_token), 201)

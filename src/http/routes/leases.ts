@@ -3,7 +3,7 @@ import { post, withAccess, type Input, type Route } from '../route.ts'
 import { body, Name, optionalBody } from '../validate.ts'
 import { json, noContent, rawJson, type Reply } from '../reply.ts'
 import { runJson, taskJson } from '../render.ts'
-import { leaseProofOf } from '../lease-auth.ts'
+import { leaseRequest } from '../lease-auth.ts'
 import type { Claim } from '../../store/types.ts'
 import { mapAwaitable } from '../../store/driver.ts'
 import { idempotencyTuple, type CommitOptions } from '../commit.ts'
@@ -82,16 +82,16 @@ export const leaseRoutes: Route[] = [
   }),
 
   withAccess(post('/leases/:id/heartbeat', async (input, app) => {
-    const lease = await leaseProofOf(input, app, input.params.id, 'Missing or invalid Authorization header', 'Lease not found')
-    const req = optionalBody(HeartbeatBody, input.body)
+    const { lease, req } = await leaseRequest(input, app, input.params.id, 'Missing or invalid Authorization header', 'Lease not found',
+      () => optionalBody(HeartbeatBody, input.body))
     return app.commit(input, (c) => c.heartbeat(lease, req.lease_ttl_ms ?? null, app.clock.now()),
       (expires) => json(200, { expires_at_ms: expires }))
   }), 'lease'),
 
   // Gives the task back without counting an attempt (an agent that cannot do it, or is shutting down).
   withAccess(post('/leases/:id/release', async (input, app) => {
-    const lease = await leaseProofOf(input, app, input.params.id, 'Missing or invalid Authorization header', 'Lease not found')
-    const req = optionalBody(ReleaseBody, input.body)
+    const { lease, req } = await leaseRequest(input, app, input.params.id, 'Missing or invalid Authorization header', 'Lease not found',
+      () => optionalBody(ReleaseBody, input.body))
     const delayMs = req.delay_ms ?? 0
     const nowMs = app.clock.now()
     return app.commit(input, (c) => c.release(lease, req.reason ?? null, null, nowMs, delayMs),

@@ -4,7 +4,7 @@ import { body, Int, Name, NonNegInt, queryLimit } from '../validate.ts'
 import { json, rawJson } from '../reply.ts'
 import { runDetailJson } from '../render.ts'
 import { pageJson, parseIdCursor } from '../pagination.ts'
-import { leaseProofOf, requireApiOrLease } from '../lease-auth.ts'
+import { leaseRequest, requireApiOrLease } from '../lease-auth.ts'
 import { AppError } from '../../domain/errors.ts'
 import { SYSTEM_EVENT_KINDS } from '../../domain/status.ts'
 import type { App } from '../../app.ts'
@@ -23,8 +23,8 @@ const Fail = v.object({ error: v.string(), usage: v.optional(v.unknown()), retry
 const MISSING = 'Missing Authorization header'
 const RELEASED = 'No active lease for this run'
 
-/** The lease a run route's bearer token proves (checked again, live, inside the change). */
-const leaseOf = (input: Input, app: App) => leaseProofOf(input, app, input.params.id, MISSING, RELEASED)
+/** The lease a run route's bearer token proves (checked, live, inside the change), and its request. */
+const leaseOf = <T>(input: Input, app: App, parse: () => T) => leaseRequest(input, app, input.params.id, MISSING, RELEASED, parse)
 
 function eventJson(e: EventRow): string {
   return `{"id":${e.id},"run_id":${JSON.stringify(e.run_id)},"ts_ms":${e.ts_ms},"kind":${JSON.stringify(e.kind)},"data":${e.data_json}}`
@@ -47,15 +47,16 @@ export const runRoutes: Route[] = [
   }), 'api_or_lease'),
 
   withAccess(post('/runs/:id/events', async (input, app) => {
-    const lease = await leaseOf(input, app)
-    const req = body(AppendEvent, input.body)
-    if (SYSTEM_EVENT_KINDS.has(req.kind)) throw new AppError('reserved_event_kind', 400, `Event kind ${req.kind} is written only by Docket`)
+    const { lease, req } = await leaseOf(input, app, () => {
+      const req = body(AppendEvent, input.body)
+      if (SYSTEM_EVENT_KINDS.has(req.kind)) throw new AppError('reserved_event_kind', 400, `Event kind ${req.kind} is written only by Docket`)
+      return req
+    })
     return app.commit(input, (c) => c.appendEvent(lease, req.kind, req.data, app.clock.now()), (id) => json(201, { id }))
   }), 'lease'),
 
   withAccess(post('/runs/:id/transition', async (input, app) => {
-    const lease = await leaseOf(input, app)
-    const req = body(Transition, input.body)
+    const { lease, req } = await leaseOf(input, app, () => body(Transition, input.body))
     return app.commit(input, (c) => c.transition(lease, {
       trigger: req.trigger,
       instructions: req.instructions ?? null,
@@ -66,8 +67,7 @@ export const runRoutes: Route[] = [
   }), 'lease'),
 
   withAccess(post('/runs/:id/fail', async (input, app) => {
-    const lease = await leaseOf(input, app)
-    const req = body(Fail, input.body)
+    const { lease, req } = await leaseOf(input, app, () => body(Fail, input.body))
     return app.commit(input, (c) => c.fail(lease, req.error, req.usage, app.clock.now(), req.retry_delay_ms ?? null), () => json(200, { status: 'failed' }))
   }), 'lease'),
 ]

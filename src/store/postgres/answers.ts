@@ -1,6 +1,6 @@
 // Idempotency-Key answers on PostgreSQL: found and saved inside the write's transaction, after a lock on the
 // key, so one key sent to two nodes at once runs its change once (the second waits, then replays).
-import type pg from 'pg'
+import type { Tx } from './tx.ts'
 import { statement } from './sql.ts'
 import { IDEMPOTENCY_TTL_MS } from '../answers.ts'
 import type { IdempotencyKey, IdempotencyRecord } from '../types.ts'
@@ -21,22 +21,22 @@ const save = statement('answer_save', `
 const forget = statement('answer_forget', 'DELETE FROM idempotency_keys WHERE key = $1 AND method = $2 AND path_hash = docket_sha256($3)')
 const sweep = statement('answer_sweep', 'DELETE FROM idempotency_keys WHERE created_at_ms <= $1')
 
-export async function lockAnswer(tx: pg.PoolClient, k: IdempotencyKey): Promise<void> {
+export async function lockAnswer(tx: Tx, k: IdempotencyKey): Promise<void> {
   await lock.run(tx, [k.key, k.method, k.path])
 }
 
-export function findAnswer(tx: pg.PoolClient, k: IdempotencyKey, nowMs: number): Promise<IdempotencyRecord | undefined> {
+export function findAnswer(tx: Tx, k: IdempotencyKey, nowMs: number): Promise<IdempotencyRecord | undefined> {
   return find.one(tx, [k.key, k.method, k.path, nowMs - IDEMPOTENCY_TTL_MS])
 }
 
-export async function saveAnswer(tx: pg.PoolClient, k: IdempotencyKey, requestHash: Buffer, status: number, body: string | null, nowMs: number): Promise<void> {
+export async function saveAnswer(tx: Tx, k: IdempotencyKey, requestHash: Buffer, status: number, body: string | null, nowMs: number): Promise<void> {
   await save.run(tx, [k.key, k.method, k.path, requestHash, status, body, nowMs])
 }
 
-export async function forgetAnswer(tx: pg.PoolClient, k: IdempotencyKey): Promise<void> {
+export async function forgetAnswer(tx: Tx, k: IdempotencyKey): Promise<void> {
   await forget.run(tx, [k.key, k.method, k.path])
 }
 
-export function sweepAnswers(tx: pg.PoolClient, nowMs: number): Promise<number> {
+export function sweepAnswers(tx: Tx, nowMs: number): Promise<number> {
   return sweep.run(tx, [nowMs - IDEMPOTENCY_TTL_MS])
 }

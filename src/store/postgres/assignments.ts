@@ -1,6 +1,7 @@
 // Assignments: a task has at most one active one (tasks.assignee names its agent); older ones are kept as
 // history. (PostgreSQL driver)
 import type pg from 'pg'
+import type { Tx } from './tx.ts'
 import type { PgContext } from './context.ts'
 import { statement } from './sql.ts'
 import { AppError } from '../../domain/errors.ts'
@@ -31,16 +32,16 @@ const ofTask = statement<AssignmentRow>('assignments_of_task', `
   FROM task_assignments WHERE task_id = $1 ORDER BY created_at_ms, seq`)
 
 /** Assigning replaces the active assignment; who may claim the task changes, so every node's waiters re-check. */
-export async function assign(ctx: PgContext, tx: pg.PoolClient, taskId: string, agentId: string, assignedBy: string | null, nowMs: number): Promise<void> {
+export async function assign(ctx: PgContext, tx: Tx, taskId: string, agentId: string, assignedBy: string | null, nowMs: number): Promise<void> {
   if (await setAssignee.run(tx, [taskId, agentId]) === 0) throw new AppError('task_not_found', 404, 'Task not found')
   await replace.run(tx, [taskId, agentId, assignedBy, nowMs])
-  await ctx.wake(tx)
+  ctx.wake(tx)
 }
 
-export async function unassign(ctx: PgContext, tx: pg.PoolClient, taskId: string, agentId: string, nowMs: number): Promise<void> {
+export async function unassign(ctx: PgContext, tx: Tx, taskId: string, agentId: string, nowMs: number): Promise<void> {
   await lockTask.run(tx, [taskId])
   if (await end.run(tx, [taskId, agentId, nowMs]) === 0) throw new AppError('not_found', 404, 'Assignment not found')
-  await ctx.wake(tx)
+  ctx.wake(tx)
 }
 
 export function listAssignments(pool: pg.Pool, taskId: string): Promise<AssignmentRow[]> {

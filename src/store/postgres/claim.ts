@@ -1,7 +1,7 @@
 // The claim: the best claimable task of a role leased to an agent, in one statement and one round trip —
 // the task row locked (FOR UPDATE SKIP LOCKED, so concurrent claimers on any node step over each other's
 // rows instead of waiting), its run inserted, the task marked as held, all committed together.
-import type pg from 'pg'
+import type { Tx } from './tx.ts'
 import type { Claim, ClaimRequest, RunRow, TaskRow } from '../types.ts'
 import { newId } from '../../domain/ids.ts'
 import { issueLeaseToken } from '../../domain/token.ts'
@@ -15,7 +15,8 @@ import { statement } from './sql.ts'
 // A role that spans several stages locks one candidate per stage for the statement's few hundred
 // microseconds; a concurrent claimer skips those, so it can find nothing while one of them is about to be
 // unlocked untaken. That is a delay, not a loss: the long-poll re-check finds it.
-// $7/$8: per-stage limits on live leases (stage names and limits; a limit ≤ 0 means none), counted from the
+// $7/$8: per-stage limits on live leases (stage names and limits; a limit ≤ 0 means none; none at all: the
+// counts are not even looked at), counted from the
 // stage's held tasks (index tasks_held: a live lease is always its task's active run). The count is exact
 // only under the stage locks claimNext takes first (lockStages); see there.
 // $10: only the role's stages in this pipeline, when not null.
@@ -39,7 +40,8 @@ WITH due AS (
     FOR UPDATE OF t SKIP LOCKED
   ) c
   WHERE r.agent_role = $1 AND ($10::text IS NULL OR r.pipeline_id = $10) AND NOT (SELECT reap_first FROM due)
-    AND (coalesce((SELECT l.max FROM unnest($7::text[], $8::bigint[]) l (stage, max) WHERE l.stage = r.stage), 0) <= 0
+    AND (cardinality($7::text[]) = 0
+      OR coalesce((SELECT l.max FROM unnest($7::text[], $8::bigint[]) l (stage, max) WHERE l.stage = r.stage), 0) <= 0
       OR (SELECT count(*) FROM tasks lt JOIN runs lr ON lr.id = lt.active_run_id
           WHERE lt.pipeline_id = r.pipeline_id AND lt.stage = r.stage AND lt.active_run_id IS NOT NULL
             AND lr.lease_expires_at_ms > $3)
@@ -84,14 +86,17 @@ type ClaimedRow = TaskRow & { reap_first: boolean; run_attempt: number }
  * (pipeline, stage) of the role (in one order, so two claimers never deadlock), and the claim's statement
  * then reads every claim committed before it. With `reapDue`, a claim that finds a lease due reaps first
  * (reapDue, in this transaction) and claims again. Round trips: one; with limits, two; after a due lease,
- * those of reapDue and one more.
+ * those of reapDue and one more. Without limits, and first in its transaction, the claim runs alone
+ * (no BEGIN or COMMIT: tx.ts).
  */
-export async function claimNext(tx: pg.PoolClient, req: ClaimRequest, nowMs: number, reapDue?: () => Promise<number>): Promise<{ claim: Claim | null; reaped: number }> {
+export async function claimNext(tx: Tx, req: ClaimRequest, nowMs: number, reapDue?: () => Promise<number>): Promise<{ claim: Claim | null; reaped: number }> {
   const { token, hash } = issueLeaseToken()
   const runId = newId(nowMs)
   const params = claimParams(req, nowMs, runId, hash, reapDue !== undefined)
   if ((params[6] as string[]).length > 0) await stageLocks.run(tx, [req.role, params[6]])
-  const row = await claimStatement.one(tx, params)
+  // Alone (tx.ts) when it is the change's first statement: it is then its last too, or, when a lease is
+  // due, it has written nothing.
+  const [row] = (await claimStatement.alone(tx, params)).rows
   if (!row!.reap_first) return { claim: claimed(row!, req, params, token), reaped: 0 }
   const reaped = await reapDue!()
   params[8] = false

@@ -73,7 +73,17 @@ export function createClient(url: string, connectTimeoutMs?: number): pg.Client 
 /** A pool of `size` connections; nothing is opened until first use (openPool checks the server). */
 export function createPool(url: string, options: PoolOptions): pg.Pool {
   const onError = options.onError ?? (() => {})
-  const pool = new pg.Pool({ ...clientConfig(url, options.connectTimeoutMs), max: options.size, Client: DocketClient as unknown as new () => pg.ClientBase })
+  const pool = new pg.Pool({
+    ...clientConfig(url, options.connectTimeoutMs),
+    max: options.size,
+    Client: DocketClient as unknown as new () => pg.ClientBase,
+    // A write whose one statement runs without BEGIN (tx.ts) gets the session's isolation: READ COMMITTED,
+    // as every transaction begins, whatever the server's (or the role's) default. Set before the connection
+    // is first handed out; if it fails, so does that checkout.
+    onConnect: async (client) => {
+      await client.query('SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL READ COMMITTED')
+    },
+  })
   // A client whose connection drops (the server restarts, an admin ends the backend) emits 'error'; unhandled,
   // that would end the process. pg-pool listens on a client only while it is idle (and re-emits on the pool):
   // one checked out but between queries (inside a transaction, awaiting) has no listener. So every client gets

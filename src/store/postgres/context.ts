@@ -1,5 +1,5 @@
 // What the PostgreSQL driver's modules share: the clock, cross-node wake-ups, and parsed pipelines.
-import type pg from 'pg'
+import type { Tx } from './tx.ts'
 import * as v from 'valibot'
 import type { Clock } from '../../clock.ts'
 import type { Changes, Reads } from '../driver.ts'
@@ -14,21 +14,20 @@ export type PgContext = {
   clock: Clock
   /**
    * Tells every node's long-poll waiters, this one's included, that work may be claimable: now, or from
-   * `atMs` (not_before_ms, a retry delay). Sent inside the transaction: PostgreSQL delivers it on commit,
-   * and never for a rollback.
+   * `atMs` (not_before_ms, a retry delay). Sent once the transaction commits (wakes.ts), never for a
+   * rollback.
    */
-  wake(tx: pg.PoolClient, atMs?: number): Promise<void>
+  wake(tx: Tx, atMs?: number): void
   /** A pipeline's parsed definition, or undefined for an unknown pipeline. */
   compiled(db: Sql, pipelineId: string): Promise<CompiledPipeline | undefined>
 }
 
 /** A change as a module writes it: the transaction's client first, then the Changes method's arguments. */
 export type TxChanges = {
-  [K in keyof Changes]: (tx: pg.PoolClient, ...args: Parameters<Changes[K]>) => Promise<Awaited<ReturnType<Changes[K]>>>
+  [K in keyof Changes]: (tx: Tx, ...args: Parameters<Changes[K]>) => Promise<Awaited<ReturnType<Changes[K]>>>
 }
 export type PoolReads = Reads
 
-const notify = statement('wake_notify', `SELECT pg_notify('${WAKE_CHANNEL}', $1)`)
 const definitionOf = statement<{ definition_json: string }>('pipeline_definition', 'SELECT definition_json FROM pipelines WHERE id = $1')
 
 export function createContext(clock: Clock): PgContext {
@@ -37,8 +36,8 @@ export function createContext(clock: Clock): PgContext {
   const compiled = new Map<string, CompiledPipeline>()
   return {
     clock,
-    async wake(tx, atMs) {
-      await notify.run(tx, [atMs === undefined ? '' : String(atMs)])
+    wake(tx, atMs) {
+      tx.wakes.add(atMs === undefined ? '' : String(atMs))
     },
     async compiled(db, pipelineId) {
       let p = compiled.get(pipelineId)

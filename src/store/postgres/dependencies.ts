@@ -7,6 +7,7 @@
 // the moved row, and the edge is counted by what it reads) or waits until the edge is committed (and the
 // move's count of dependents, a statement after its stage update, sees it).
 import type pg from 'pg'
+import type { Tx } from './tx.ts'
 import type { PgContext } from './context.ts'
 import { statement, type Sql } from './sql.ts'
 import { AppError } from '../../domain/errors.ts'
@@ -74,7 +75,7 @@ async function isResolved(ctx: PgContext, db: Sql, place: Place): Promise<boolea
   return isResolvedIn(await compiledOf(ctx, db, [place.pipeline_id]), place)
 }
 
-export async function addDependency(ctx: PgContext, tx: pg.PoolClient, taskId: string, dependsOn: string, nowMs: number): Promise<void> {
+export async function addDependency(ctx: PgContext, tx: Tx, taskId: string, dependsOn: string, nowMs: number): Promise<void> {
   if (taskId === dependsOn) throw new AppError('invalid_dependency', 400, 'Task cannot depend on itself')
   await lockEdits.run(tx)
   const found = (await check.one(tx, [taskId, dependsOn]))!
@@ -88,13 +89,13 @@ export async function addDependency(ctx: PgContext, tx: pg.PoolClient, taskId: s
   await link.run(tx, [taskId, dependsOn, nowMs, !resolved])
 }
 
-export async function removeDependency(ctx: PgContext, tx: pg.PoolClient, taskId: string, dependsOn: string): Promise<void> {
+export async function removeDependency(ctx: PgContext, tx: Tx, taskId: string, dependsOn: string): Promise<void> {
   const upstream = await unlink.one(tx, [taskId, dependsOn])
   if (upstream === undefined) throw new AppError('not_found', 404, 'Dependency not found')
   if (await isResolved(ctx, tx, upstream)) return
   const task = await unblock.one(tx, [taskId])
   // Its last open dependency gone, the task may be claimable: other nodes' waiters re-check.
-  if (task?.open_dependencies === 0) await ctx.wake(tx)
+  if (task?.open_dependencies === 0) ctx.wake(tx)
 }
 
 export async function listDependencies(ctx: PgContext, pool: pg.Pool, taskId: string): Promise<DependencyView[]> {

@@ -1,11 +1,13 @@
 // The PostgreSQL driver: many Docket nodes on one database. Every change runs in its own transaction on a
-// pooled connection; reads run on the pool. Nodes hear of each other's writes through LISTEN/NOTIFY, with a
-// periodic re-check as the backstop (a notification sent while a LISTEN session was down is lost).
-import type pg from 'pg'
+// pooled connection; reads run on the pool. Nodes hear of each other's writes through LISTEN/NOTIFY (sent
+// after each commit, a few at a time: wakes.ts), with a periodic re-check as the backstop (a notification
+// sent while a LISTEN session was down is lost).
 import type { Clock } from '../../clock.ts'
 import type { Log } from '../../log.ts'
 import type { Answer, Awaitable, Changes, Driver, Reads, Recording, WakeListener } from '../driver.ts'
 import { openPool } from './connect.ts'
+import { Tx } from './tx.ts'
+import { createWaker } from './wakes.ts'
 import { migrate } from './migrate.ts'
 import { startListener, type Listener } from './listen.ts'
 import { createContext, WAKE_CHANNEL, type TxChanges } from './context.ts'
@@ -46,6 +48,7 @@ export async function openPostgresDriver(options: PostgresDriverOptions): Promis
     throw err
   }
   const ctx = createContext(clock)
+  const waker = createWaker(pool, (err) => log.error('PostgreSQL wake-up failed to go out', err))
   const txChanges: TxChanges = {
     ...pipelinesChanges(ctx),
     ...tasksChanges(ctx),
@@ -66,36 +69,40 @@ export async function openPostgresDriver(options: PostgresDriverOptions): Promis
   }
 
   /** The Changes of one transaction: every method bound to its client. */
-  function changesOf(tx: pg.PoolClient): Changes {
+  function changesOf(tx: Tx): Changes {
     const bound = {} as Record<string, unknown>
     for (const [name, change] of Object.entries(txChanges)) {
-      bound[name] = (...args: unknown[]) => (change as (tx: pg.PoolClient, ...a: unknown[]) => Promise<unknown>)(tx, ...args)
+      bound[name] = (...args: unknown[]) => (change as (tx: Tx, ...a: unknown[]) => Promise<unknown>)(tx, ...args)
     }
     return bound as unknown as Changes
   }
 
-  /** One transaction: BEGIN, the work, COMMIT; a serialization failure or deadlock runs it again. */
-  async function inTransaction<T>(work: (tx: pg.PoolClient) => Promise<T>): Promise<T> {
+  /**
+   * One transaction: the work, then COMMIT; a serialization failure or deadlock runs it again. BEGIN goes
+   * out with the work's first statement that needs a transaction; a change of one statement that may stand
+   * alone runs without either (tx.ts). The locks the changes take (advisory, FOR UPDATE, FOR SHARE) assume
+   * each statement sees what committed before it: READ COMMITTED, whatever the server's default isolation is.
+   */
+  async function inTransaction<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
-      const tx = await pool.connect().catch((err) => { throw pgFailure(err) ?? err })
+      const client = await pool.connect().catch((err) => { throw pgFailure(err) ?? err })
+      const tx = new Tx(client)
       try {
-        // The locks the changes take (advisory, FOR UPDATE, FOR SHARE) assume each statement sees what
-        // committed before it: READ COMMITTED, whatever the server's default isolation is.
-        await tx.query('BEGIN ISOLATION LEVEL READ COMMITTED')
         const result = await work(tx)
-        await tx.query('COMMIT')
+        await tx.commit()
+        waker.send(tx.wakes)
         return result
       } catch (err) {
-        await tx.query('ROLLBACK').catch(() => {})
+        await tx.rollback()
         if (attempt < MAX_RETRIES && isRetryable(err)) continue
         throw pgFailure(err) ?? err
       } finally {
-        tx.release()
+        client.release()
       }
     }
   }
 
-  async function once<T>(tx: pg.PoolClient, change: (c: Changes) => Awaitable<T>, recording: Recording<T>): Promise<Answer> {
+  async function once<T>(tx: Tx, change: (c: Changes) => Awaitable<T>, recording: Recording<T>): Promise<Answer> {
     const { key } = recording
     const changes = changesOf(tx)
     if (key === null) return recording.answer(await change(changes))
@@ -134,6 +141,7 @@ export async function openPostgresDriver(options: PostgresDriverOptions): Promis
     async close() {
       clearInterval(recheck)
       await listener!.close()
+      await waker.close()
       await pool.end()
     },
   }

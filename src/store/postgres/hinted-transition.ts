@@ -1,15 +1,13 @@
-// A transition in one statement, when this node already knows the run's task: the lease's own routes read
-// the run first (http/lease-auth.ts), and a claim answers with its task, so the node that serves a lease's
-// transition has almost always just seen which pipeline and stage its task is in. While the lease is live
-// nothing but the run's own end (or a cancel, which ends the run) moves the task, so that hint is exact; the
-// statement checks it anyway, with the lease, under the locks the two-statement path takes, and writes only
-// if all hold. Otherwise it has written nothing and returns the task and run as locked, and outcomes.ts goes
-// on as without a hint (its checks answer, or it writes in a second statement). Correctness never rests on
-// a hint; only the round trip does.
-import type pg from 'pg'
+// A transition in one statement, when this node already knows the run's task: a claim answers with its task
+// (and a read of the run, such as a lease route's check of an Idempotency-Key request, sees it), so the node
+// that serves a lease's transition has almost always seen which pipeline and stage its task is in. While
+// the lease is live nothing but the run's own end (or a cancel, which ends the run) moves the task, so that
+// hint is exact; the statement checks it anyway, with the lease, under the locks the two-statement path
+// takes, and writes only if all hold. Otherwise it has written nothing, and outcomes.ts goes on as without
+// a hint (its checks answer, or it writes in a second statement). Correctness never rests on a hint; only
+// the round trip does.
+import type { Tx } from './tx.ts'
 import { statement } from './sql.ts'
-import { WAKE_CHANNEL } from './context.ts'
-import { RUN_COLUMNS, split, type Locked, type LockedRow } from './outcome-sql.ts'
 import type { LeaseProof } from '../../domain/lease.ts'
 
 /** Where a run's task stood when this node last saw the run live. */
@@ -36,9 +34,11 @@ export type RunHints = ReturnType<typeof createRunHints>
 export type HintedMove = { to: string; shift: number; usage: string | null; expectedTaskVersion: number | null; eventJson: string }
 
 // The writes are outcome-sql.ts's for a transition, gated on `ok`. Locks as there: task, then run.
-const move = statement<LockedRow & { done: boolean }>('transition_hinted', `
+const move = statement<{ done: boolean }>('transition_hinted', `
 WITH locked AS (
-  SELECT t.*, ${RUN_COLUMNS} FROM runs r JOIN tasks t ON t.id = r.task_id WHERE r.id = $1 FOR UPDATE OF t, r
+  SELECT t.id, t.pipeline_id, t.stage, t.task_version, r.id AS run_id, r.status AS run_status,
+    r.lease_expires_at_ms AS run_lease_expires_at_ms, r.lease_token_hash AS run_lease_token_hash
+  FROM runs r JOIN tasks t ON t.id = r.task_id WHERE r.id = $1 FOR UPDATE OF t, r
 ), ok AS (
   SELECT id, run_id FROM locked
   WHERE run_lease_expires_at_ms > $2 AND run_lease_token_hash = $3 AND run_status = 'running'
@@ -56,16 +56,19 @@ WITH locked AS (
   WHERE $9::bigint <> 0 AND tasks.id = d.task_id
 ), logged AS (
   INSERT INTO events (run_id, ts_ms, kind, data_json) SELECT run_id, $2, 'transition', $10 FROM ok
-), woken AS (
-  SELECT count(pg_notify('${WAKE_CHANNEL}', '')) = 1 AS done FROM ok
 )
-SELECT locked.*, woken.done FROM woken LEFT JOIN locked ON true`)
+SELECT count(*) = 1 AS done FROM ok`)
 
-/** 'done' if the hinted move was written; else the task and run as locked now (undefined: no such run). */
-export async function transitionAsHinted(tx: pg.PoolClient, proof: LeaseProof, hint: RunHint, m: HintedMove, nowMs: number): Promise<'done' | Locked | undefined> {
-  const { done, ...row } = (await move.one(tx, [
+/**
+ * Whether the hinted move was written. If not, it wrote nothing, and whatever it locked is to be locked
+ * again by the caller (run alone, tx.ts, its locks went with its commit; in a transaction, the caller's
+ * second statement reads the rows anyway).
+ */
+export async function transitionAsHinted(tx: Tx, proof: LeaseProof, hint: RunHint, m: HintedMove, nowMs: number): Promise<boolean> {
+  const { rows: [{ done }] } = await move.alone(tx, [
     proof.runId, nowMs, proof.tokenHash, hint.pipelineId, hint.stage, m.expectedTaskVersion, m.usage, m.to, m.shift, m.eventJson,
-  ]))!
-  if (done) return 'done'
-  return row.id === null ? undefined : split(row)
+  ])
+  // The lease ended: the task, a dependent or a freed per-stage slot may be claimable by someone.
+  if (done) tx.wakes.add('')
+  return done
 }

@@ -1,12 +1,14 @@
 // A lease's own changes that touch only its run (heartbeat, events, a replayed claim's new token), one
 // statement each, and who could claim a role's work. (PostgreSQL driver)
 //
-// Heartbeat and events write only if the lease is live and the bearer's, locking the run as they do; only
-// when they find it is not do they read the run again to answer why, with the same checks and answers as
-// SQLite (domain/lease.ts liveRunOf). SQL compares the token's SHA-256 with the stored one: equality of
-// digests, as hashesEqual's, so its timing tells nothing of the token. Nothing is written for a wrong token
-// (no event id used up: ids stay those SQLite hands out).
+// Heartbeat and events write only if the lease is live and the bearer's, locking the run as they do (alone,
+// without BEGIN or COMMIT, when first in their transaction: tx.ts); only when they find it is not do they
+// read the run again to answer why, with the same checks and answers as SQLite (domain/lease.ts
+// liveRunOf). SQL compares the token's SHA-256 with the stored one: equality of digests, as hashesEqual's,
+// so its timing tells nothing of the token. Nothing is written for a wrong token (no event id used up: ids
+// stay those SQLite hands out).
 import type pg from 'pg'
+import type { Tx } from './tx.ts'
 import { statement } from './sql.ts'
 import { liveRunOf, type LeaseProof } from '../../domain/lease.ts'
 import { issueLeaseToken } from '../../domain/token.ts'
@@ -46,25 +48,25 @@ const claimableBy = statement<{ assignee: string | null }>('lease_claimable_by',
   ORDER BY r.pipeline_id, r.stage, c.n`)
 
 /** The lease is not live, or not the bearer's: the answer SQLite would give (this throws). */
-async function refuse(tx: pg.PoolClient, proof: LeaseProof, nowMs: number, unknown?: string): Promise<never> {
+async function refuse(tx: Tx, proof: LeaseProof, nowMs: number, unknown?: string): Promise<never> {
   liveRunOf(await runState.one(tx, [proof.runId]), proof, nowMs, unknown)
   throw new Error(`lease ${proof.runId} is live but could not be written`)
 }
 
 /** Extends a live lease by `ttlMs` (default: the run's TTL) from now; returns the new expiry. One round trip. */
-export async function heartbeat(tx: pg.PoolClient, proof: LeaseProof, ttlMs: number | null, nowMs: number): Promise<number> {
-  const row = await extend.one(tx, [proof.runId, nowMs, ttlMs, proof.tokenHash])
+export async function heartbeat(tx: Tx, proof: LeaseProof, ttlMs: number | null, nowMs: number): Promise<number> {
+  const [row] = (await extend.alone(tx, [proof.runId, nowMs, ttlMs, proof.tokenHash])).rows
   return row?.lease_expires_at_ms ?? refuse(tx, proof, nowMs, 'Lease not found')
 }
 
 /** An agent's event on its live lease; returns its id. One round trip. */
-export async function appendEvent(tx: pg.PoolClient, proof: LeaseProof, kind: string, data: unknown, nowMs: number): Promise<number> {
-  const row = await append.one(tx, [proof.runId, nowMs, kind, JSON.stringify(data ?? {}), proof.tokenHash])
+export async function appendEvent(tx: Tx, proof: LeaseProof, kind: string, data: unknown, nowMs: number): Promise<number> {
+  const [row] = (await append.alone(tx, [proof.runId, nowMs, kind, JSON.stringify(data ?? {}), proof.tokenHash])).rows
   return row?.id ?? refuse(tx, proof, nowMs)
 }
 
 /** A new token for a run's lease; the previous one stops working (claim replays). One round trip. */
-export async function rotateToken(tx: pg.PoolClient, runId: string): Promise<string> {
+export async function rotateToken(tx: Tx, runId: string): Promise<string> {
   const { token, hash } = issueLeaseToken()
   await rotate.run(tx, [runId, hash])
   return token

@@ -1,16 +1,16 @@
 // How a run's end reaches PostgreSQL: the rows it changes are locked and read (one statement), outcomes.ts
 // decides in JavaScript what becomes of them (the same rules as SQLite's), and one statement writes it all —
-// the runs ended, the tasks as they are to be, their dependents' open counts, the events in order, and the
-// wake-ups. Two round trips whatever the outcome, whether one run ends or a reaper's batch of 500.
+// the runs ended, the tasks as they are to be, their dependents' open counts and the events in order (the
+// wake-ups go out once it commits: wakes.ts). Two round trips whatever the outcome, whether one run ends or
+// a reaper's batch of 500.
 //
 // Locks: a task before its run, always (FOR UPDATE OF t, r locks in that order), as cancel and requeue
 // (the task alone, then the run through the write) and the claim (the task, then a new run) do. A lease's
 // own routes that touch only the run (heartbeat, events) lock only the run. So two changes of one task wait
 // for each other instead of deadlocking, and each re-reads what the other committed (EvalPlanQual) before
 // deciding: two nodes transitioning one run at once cannot both win.
-import type pg from 'pg'
+import type { Tx } from './tx.ts'
 import { statement } from './sql.ts'
-import { WAKE_CHANNEL } from './context.ts'
 import type { RunStatus } from '../../domain/status.ts'
 import type { TaskRow } from '../types.ts'
 
@@ -22,7 +22,7 @@ export type Locked = { task: TaskRow; run: RunState }
 
 export type LockedRow = TaskRow & { run_id: string; run_status: RunStatus; run_lease_expires_at_ms: number | null; run_lease_token_hash: Buffer }
 
-export const RUN_COLUMNS = `r.id AS run_id, r.status AS run_status, r.lease_expires_at_ms AS run_lease_expires_at_ms,
+const RUN_COLUMNS = `r.id AS run_id, r.status AS run_status, r.lease_expires_at_ms AS run_lease_expires_at_ms,
   r.lease_token_hash AS run_lease_token_hash`
 
 const lockByRun = statement<LockedRow>('outcome_lock_run', `
@@ -35,23 +35,23 @@ const lockDue = statement<LockedRow>('outcome_lock_due', `
   WHERE r.lease_expires_at_ms <= $1 ORDER BY r.lease_expires_at_ms LIMIT $2 FOR UPDATE OF t, r SKIP LOCKED`)
 const lockTaskRow = statement<TaskRow>('outcome_lock_task', 'SELECT * FROM tasks WHERE id = $1 FOR UPDATE')
 
-export function split(row: LockedRow): Locked {
+function split(row: LockedRow): Locked {
   const { run_id: id, run_status: status, run_lease_expires_at_ms: expires, run_lease_token_hash: hash, ...task } = row
   return { task, run: { id, status, lease_expires_at_ms: expires, lease_token_hash: hash } }
 }
 
 /** The run and its task, locked; undefined for an unknown run. */
-export async function lockRun(tx: pg.PoolClient, runId: string): Promise<Locked | undefined> {
+export async function lockRun(tx: Tx, runId: string): Promise<Locked | undefined> {
   const row = await lockByRun.one(tx, [runId])
   return row === undefined ? undefined : split(row)
 }
 
 /** Up to `max` runs whose lease ran out by `nowMs`, with their tasks, locked (none another change holds). */
-export async function lockExpired(tx: pg.PoolClient, nowMs: number, max: number): Promise<Locked[]> {
+export async function lockExpired(tx: Tx, nowMs: number, max: number): Promise<Locked[]> {
   return (await lockDue.all(tx, [nowMs, max])).map(split)
 }
 
-export function lockTask(tx: pg.PoolClient, taskId: string): Promise<TaskRow | undefined> {
+export function lockTask(tx: Tx, taskId: string): Promise<TaskRow | undefined> {
   return lockTaskRow.one(tx, [taskId])
 }
 
@@ -65,7 +65,7 @@ export type Outcome = {
   shifts: Map<string, number>
   /** In order. A null run id stands for the latest run of `taskId`, if it has any (read as the write commits). */
   events: Array<{ runId: string | null; taskId: string; kind: string; data: unknown }>
-  /** NOTIFY payloads (context.ts): '' for claimable now, else the epoch ms it will be. */
+  /** Wake-ups (context.ts), sent once the change commits: '' for claimable now, else the epoch ms it will be. */
   wakes: Set<string>
 }
 
@@ -107,13 +107,11 @@ WITH ended AS (
   ) l
   WHERE l.run_id IS NOT NULL
   ORDER BY l.n
-), woken AS (
-  SELECT count(pg_notify('${WAKE_CHANNEL}', w)) AS n FROM unnest($20::text[]) w
 )
-SELECT changed.* FROM woken LEFT JOIN changed ON true`)
+SELECT * FROM changed`)
 
 /** Writes an outcome in one statement; returns its tasks as written. */
-export async function writeOutcome(tx: pg.PoolClient, nowMs: number, o: Outcome): Promise<TaskRow[]> {
+export async function writeOutcome(tx: Tx, nowMs: number, o: Outcome): Promise<TaskRow[]> {
   const rows = await write.all(tx, [
     nowMs,
     o.ended.map((e) => e.id), o.ended.map((e) => e.status), o.ended.map((e) => e.usage), o.ended.map((e) => e.error),
@@ -124,7 +122,7 @@ export async function writeOutcome(tx: pg.PoolClient, nowMs: number, o: Outcome)
     o.tasks.map((t) => t.updated_at_ms),
     o.events.map((e) => e.runId), o.events.map((e) => e.taskId), o.events.map((e) => e.kind),
     o.events.map((e) => JSON.stringify(e.data ?? {})),
-    [...o.wakes],
   ])
-  return rows.filter((t) => t.id !== null)
+  for (const w of o.wakes) tx.wakes.add(w)
+  return rows
 }

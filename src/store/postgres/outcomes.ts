@@ -3,7 +3,7 @@
 // (outcome-sql.ts). Round trips: two each (release: three with a claim key to forget); a transition whose
 // run this node has seen live, one (hinted-transition.ts); a compiled pipeline not yet cached on this node
 // costs one more, once.
-import type pg from 'pg'
+import type { Tx } from './tx.ts'
 import type { PgContext } from './context.ts'
 import { lockExpired, lockRun, lockTask, newOutcome, writeOutcome, type Locked, type Outcome } from './outcome-sql.ts'
 import { transitionAsHinted, type RunHints } from './hinted-transition.ts'
@@ -20,7 +20,7 @@ const REAP_BATCH = 500
 const usageText = (usage: unknown): string | null => usage === undefined ? null : JSON.stringify(usage ?? {})
 
 export function createOutcomes(ctx: PgContext, hints: RunHints) {
-  const pipelineOf = async (tx: pg.PoolClient, task: TaskRow): Promise<CompiledPipeline> => (await ctx.compiled(tx, task.pipeline_id))!
+  const pipelineOf = async (tx: Tx, task: TaskRow): Promise<CompiledPipeline> => (await ctx.compiled(tx, task.pipeline_id))!
 
   /** A move whose stage flips between terminal and not: every dependent gains or loses an open dependency. */
   function shiftDependents(o: Outcome, pipeline: CompiledPipeline, task: TaskRow, to: string): void {
@@ -28,30 +28,27 @@ export function createOutcomes(ctx: PgContext, hints: RunHints) {
     if (shift !== 0) o.shifts.set(task.id, shift)
   }
 
-  /**
-   * The transition in one statement if this node has a hint for the run and the hint allows it: its answer;
-   * else, if tried, the rows as it found them locked; null if not tried.
-   */
-  async function transitionHinted(tx: pg.PoolClient, proof: LeaseProof, req: TransitionRequest, nowMs: number): Promise<TransitionResult | { locked: Locked | undefined } | null> {
+  /** The transition in one statement if this node has a hint for the run and the hint allows it: its answer; else null. */
+  async function transitionHinted(tx: Tx, proof: LeaseProof, req: TransitionRequest, nowMs: number): Promise<TransitionResult | null> {
     const hint = hints.get(proof.runId)
     if (hint === undefined || (req.expectedStage !== null && req.expectedStage !== hint.stage)) return null
     const pipeline = (await ctx.compiled(tx, hint.pipelineId))!
     const t = findTransition(pipeline, hint.stage, req.trigger)
     if (t === undefined) return null
-    const hinted = await transitionAsHinted(tx, proof, hint, {
+    const done = await transitionAsHinted(tx, proof, hint, {
       to: t.to,
       shift: shiftOf(pipeline, hint.stage, t.to),
       usage: usageText(req.usage),
       expectedTaskVersion: req.expectedTaskVersion,
       eventJson: JSON.stringify(transitionEvent(t, hint.stage, req)),
     }, nowMs)
-    if (hinted !== 'done') return { locked: hinted }
+    if (!done) return null
     hints.forget(proof.runId)
     return { previous_stage: hint.stage, new_stage: t.to, trigger: t.trigger }
   }
 
   /** A failed or expired attempt: retry after the delay (the task's unless given), or dead-letter once attempts run out. */
-  async function recordFailedAttempt(tx: pg.PoolClient, o: Outcome, task: TaskRow, runId: string, nowMs: number, retryDelayMs: number | null = null): Promise<void> {
+  async function recordFailedAttempt(tx: Tx, o: Outcome, task: TaskRow, runId: string, nowMs: number, retryDelayMs: number | null = null): Promise<void> {
     const failedAttempts = task.failed_attempts + 1
     const after: TaskRow = { ...task, active_run_id: null, failed_attempts: failedAttempts, updated_at_ms: nowMs }
     const delayMs = retryDelayMs ?? task.retry_delay_ms
@@ -91,11 +88,11 @@ export function createOutcomes(ctx: PgContext, hints: RunHints) {
 
   return {
     /** Completes a running run and moves its task along the pipeline (R§16). */
-    async transition(tx: pg.PoolClient, proof: LeaseProof, req: TransitionRequest, nowMs: number): Promise<TransitionResult> {
+    async transition(tx: Tx, proof: LeaseProof, req: TransitionRequest, nowMs: number): Promise<TransitionResult> {
       const hinted = await transitionHinted(tx, proof, req, nowMs)
-      if (hinted !== null && !('locked' in hinted)) return hinted
-      // Without a hint, or not as hinted: the rows as they are now (locked either way) answer.
-      const { task, run } = requireLive(hinted === null ? await lockRun(tx, proof.runId) : hinted.locked, proof, nowMs)
+      if (hinted !== null) return hinted
+      // Without a hint, or not as hinted: the rows as they are now, locked, answer.
+      const { task, run } = requireLive(await lockRun(tx, proof.runId), proof, nowMs)
       if (req.expectedStage !== null && req.expectedStage !== task.stage) {
         throw new AppError('expected_stage_mismatch', 409, 'Current task stage does not match expected_stage')
       }
@@ -116,7 +113,7 @@ export function createOutcomes(ctx: PgContext, hints: RunHints) {
     },
 
     /** The agent gave up on its run (R§17). */
-    async fail(tx: pg.PoolClient, proof: LeaseProof, error: string, usage: unknown, nowMs: number, retryDelayMs?: number | null): Promise<void> {
+    async fail(tx: Tx, proof: LeaseProof, error: string, usage: unknown, nowMs: number, retryDelayMs?: number | null): Promise<void> {
       const { task, run } = requireLive(await lockRun(tx, proof.runId), proof, nowMs)
       const o = newOutcome()
       endLease(o, run.id, 'failed', usageText(usage), error)
@@ -129,9 +126,9 @@ export function createOutcomes(ctx: PgContext, hints: RunHints) {
      * Given a run id, only a running run is released (an operator may have canceled it meanwhile); given a
      * proof, the lease must be live and the bearer's. The claim's Idempotency-Key answer is forgotten either way.
      */
-    async release(tx: pg.PoolClient, lease: string | LeaseProof, reason: string | null, claimKey: IdempotencyKey | null, nowMs: number, delayMs = 0): Promise<boolean> {
+    async release(tx: Tx, lease: string | LeaseProof, reason: string | null, claimKey: IdempotencyKey | null, nowMs: number, delayMs = 0): Promise<boolean> {
       if (claimKey !== null) await forgetAnswer(tx, claimKey)
-      const locked = typeof lease === 'string' ? await lockRun(tx, lease) : requireLive(await lockRun(tx, lease.runId), lease, nowMs)
+      const locked = typeof lease === 'string' ? await lockRun(tx, lease) : requireLive(await lockRun(tx, lease.runId), lease, nowMs, 'Lease not found')
       if (locked?.run.status !== 'running') return false
       const { task, run } = locked
       const o = newOutcome()
@@ -151,7 +148,7 @@ export function createOutcomes(ctx: PgContext, hints: RunHints) {
      * Runs whose lease ran out become stale and count as failed attempts, each exactly once whichever node
      * gets to it (locked with SKIP LOCKED, re-checked once locked). Returns how many this call reaped.
      */
-    async expireDue(tx: pg.PoolClient, nowMs: number): Promise<number> {
+    async expireDue(tx: Tx, nowMs: number): Promise<number> {
       const due = await lockExpired(tx, nowMs, REAP_BATCH)
       if (due.length === 0) return 0
       const o = newOutcome()
@@ -165,7 +162,7 @@ export function createOutcomes(ctx: PgContext, hints: RunHints) {
     },
 
     /** Takes a task out of play for good; its running run (if any) is canceled and its lease revoked. */
-    async cancel(tx: pg.PoolClient, taskId: string, reason: string | null, nowMs: number): Promise<TaskRow> {
+    async cancel(tx: Tx, taskId: string, reason: string | null, nowMs: number): Promise<TaskRow> {
       const task = await requireTask(tx, taskId)
       if (task.dead_letter_reason === 'canceled') return task
       const o = newOutcome()
@@ -176,7 +173,7 @@ export function createOutcomes(ctx: PgContext, hints: RunHints) {
     },
 
     /** Puts a dead-lettered or canceled task back in play, optionally in another stage (W16). */
-    async requeue(tx: pg.PoolClient, taskId: string, stage: string | null, nowMs: number): Promise<TaskRow> {
+    async requeue(tx: Tx, taskId: string, stage: string | null, nowMs: number): Promise<TaskRow> {
       const task = await requireTask(tx, taskId)
       if (task.active_run_id !== null) throw new AppError('conflict', 409, 'Task has a running run; cancel it or let it finish first')
       const pipeline = stage === null ? null : await pipelineOf(tx, task)
@@ -198,8 +195,8 @@ export function createOutcomes(ctx: PgContext, hints: RunHints) {
 }
 
 /** The task and run a lease proof names, with a live lease the bearer's token holds. */
-function requireLive(locked: Locked | undefined, proof: LeaseProof, nowMs: number): Locked {
-  const run = liveRunOf(locked?.run, proof, nowMs)
+function requireLive(locked: Locked | undefined, proof: LeaseProof, nowMs: number, unknown?: string): Locked {
+  const run = liveRunOf(locked?.run, proof, nowMs, unknown)
   if (run.status !== 'running') throw new AppError('conflict', 409, 'Run is not in running state')
   return locked!
 }
@@ -214,7 +211,7 @@ function transitionEvent(t: TransitionInfo, from: string, req: TransitionRequest
   return { trigger: t.trigger, from, to: t.to, instructions: req.instructions ?? t.instructions ?? '' }
 }
 
-async function requireTask(tx: pg.PoolClient, taskId: string): Promise<TaskRow> {
+async function requireTask(tx: Tx, taskId: string): Promise<TaskRow> {
   const task = await lockTask(tx, taskId)
   if (task === undefined) throw new AppError('not_found', 404, 'Task not found')
   return task

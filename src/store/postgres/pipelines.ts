@@ -46,7 +46,7 @@ export function pipelinesChanges(ctx: PgContext): Pick<TxChanges, 'createPipelin
       const row = await setPausedStmt.one(tx, [pipelineId, paused])
       if (row === undefined) throw new AppError('not_found', 404, 'Pipeline not found')
       // Resuming makes the pipeline's waiting work claimable again, on every node.
-      if (!paused) await ctx.wake(tx)
+      if (!paused) ctx.wake(tx)
       return row
     },
   }

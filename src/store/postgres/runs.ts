@@ -1,10 +1,10 @@
 // Claims, leases and how runs end (transition, fail, expiry, release, cancel), requeue, and reading runs and events. (PostgreSQL driver)
 //
-// Round trips inside a change (the driver adds BEGIN and COMMIT around each): claim 1 (2 with per-stage
-// limits; +3 when a lease is due: the reap's 2 and the claim again), heartbeat 1, event 1, transition 1
-// when this node has seen the run live (its claim, or the lease route's read of the run) else 2, fail 2,
-// release 2 (+1 to forget a claim key), expiry 1 when nothing is due else 2 per batch of 500, cancel 2,
-// requeue 2.
+// Round trips inside a change (the driver adds BEGIN and COMMIT around each, except around a claim,
+// heartbeat, event or hinted transition that is one statement: tx.ts): claim 1 (2 with per-stage limits;
+// +3 when a lease is due: the reap's 2 and the claim again), heartbeat 1, event 1, transition 1 when this
+// node has seen the run live (its claim, or a read of the run) else 2, fail 2, release 2 (+1 to forget a
+// claim key), expiry 1 when nothing is due else 2 per batch of 500, cancel 2, requeue 2.
 import type pg from 'pg'
 import type { PgContext, TxChanges } from './context.ts'
 import type { Reads } from '../driver.ts'
@@ -48,7 +48,7 @@ export function runsChanges(ctx: PgContext): RunChanges {
   }
 }
 
-// With where its task stands, for the transition that usually follows a lease route's read of its run.
+// With where its task stands, for a transition that may follow a read of its run.
 const byId = statement<RunRow & { hint_pipeline_id: string; hint_stage: string }>('runs_by_id', `
   SELECT r.*, t.pipeline_id AS hint_pipeline_id, t.stage AS hint_stage FROM runs r JOIN tasks t ON t.id = r.task_id WHERE r.id = $1`)
 const latest = statement<RunRow>('runs_latest', 'SELECT * FROM runs WHERE task_id = $1 ORDER BY attempt DESC LIMIT 1')

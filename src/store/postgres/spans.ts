@@ -1,5 +1,6 @@
 // OTLP spans and undecoded blobs. (PostgreSQL driver)
 import type pg from 'pg'
+import type { Tx } from './tx.ts'
 import type { PgContext, TxChanges } from './context.ts'
 import { statement, type Statement } from './sql.ts'
 import type { Reads } from '../driver.ts'
@@ -60,7 +61,7 @@ export function spansChanges(ctx: PgContext): Pick<TxChanges, 'ingestSpans' | 's
   }
 }
 
-async function insertAll(tx: pg.PoolClient, batchId: number, decoded: DecodedSpans): Promise<void> {
+async function insertAll(tx: Tx, batchId: number, decoded: DecodedSpans): Promise<void> {
   // Spans of one resource share one string: the distinct ones are few.
   const resources = [...new Set(decoded.spans.map((s) => s.resourceAttributesJson))].sort()
   await insertResources.run(tx, [resources])

@@ -1,5 +1,6 @@
 // Tasks, their dependency edges and assignments. (PostgreSQL driver)
 import type pg from 'pg'
+import type { Tx } from './tx.ts'
 import type { PgContext, TxChanges } from './context.ts'
 import type { Reads } from '../driver.ts'
 import type { NewTask, TaskRow } from '../types.ts'
@@ -85,7 +86,7 @@ function checkTask(t: NewTask, found: Found, nowMs: number): Created {
 }
 
 /** What every item of a create refers to: its pipeline and its upstream tasks (locked), each read once. */
-async function findReferences(ctx: PgContext, tx: pg.PoolClient, tasks: readonly NewTask[]): Promise<Found> {
+async function findReferences(ctx: PgContext, tx: Tx, tasks: readonly NewTask[]): Promise<Found> {
   const deps = [...new Set(tasks.flatMap((t) => t.dependencies ?? []))]
   const upstream = deps.length === 0 ? [] : await upstreamOf.all(tx, [deps])
   const pipelines = await compiledOf(ctx, tx, [...tasks.map((t) => t.pipeline_id), ...upstream.map((u) => u.pipeline_id)])
@@ -124,7 +125,7 @@ function insertParams(created: Created[], nowMs: number): unknown[] {
  * statement that writes them all. Waiters on every node hear of work claimable now, and of each later
  * not_before_ms.
  */
-async function createTasks(ctx: PgContext, tx: pg.PoolClient, tasks: readonly NewTask[], nowMs: number): Promise<string[]> {
+async function createTasks(ctx: PgContext, tx: Tx, tasks: readonly NewTask[], nowMs: number): Promise<string[]> {
   const found = await findReferences(ctx, tx, tasks)
   const created = tasks.map((t, i) => {
     try {
@@ -134,8 +135,8 @@ async function createTasks(ctx: PgContext, tx: pg.PoolClient, tasks: readonly Ne
     }
   })
   await insert.run(tx, insertParams(created, nowMs))
-  if (created.some((c) => c.openDependencies === 0 && c.nextEligibleAtMs <= nowMs)) await ctx.wake(tx)
-  for (const atMs of new Set(created.map((c) => c.nextEligibleAtMs).filter((atMs) => atMs > nowMs))) await ctx.wake(tx, atMs)
+  if (created.some((c) => c.openDependencies === 0 && c.nextEligibleAtMs <= nowMs)) ctx.wake(tx)
+  for (const atMs of new Set(created.map((c) => c.nextEligibleAtMs).filter((atMs) => atMs > nowMs))) ctx.wake(tx, atMs)
   return created.map((c) => c.id)
 }
 

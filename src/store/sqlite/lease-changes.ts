@@ -18,7 +18,7 @@ export function createLeaseChanges(store: Store): LeaseChanges {
     rotateToken: (runId) => store.leases.rotateToken(runId),
     release(lease, reason, claimKey, nowMs, delayMs = 0) {
       if (claimKey !== null) store.idempotency.forget(claimKey)
-      const run = typeof lease === 'string' ? store.runs.get(lease) : liveRun(lease, nowMs)
+      const run = typeof lease === 'string' ? store.runs.get(lease) : liveRun(lease, nowMs, 'Lease not found')
       return store.outcomes.release(run, reason, delayMs, nowMs)
     },
     heartbeat(proof, ttlMs, nowMs) {

@@ -4,6 +4,7 @@ import type pg from 'pg'
 import { migratedDatabase } from '../../helpers/postgres.ts'
 import { createPool } from '../../../src/store/postgres/connect.ts'
 import { claimNext as claimInTx } from '../../../src/store/postgres/claim.ts'
+import { Tx } from '../../../src/store/postgres/tx.ts'
 import { sha256 } from '../../../src/domain/token.ts'
 import { seedPipeline, seedTasks } from './fixtures.ts'
 import type { ClaimRequest } from '../../../src/store/types.ts'
@@ -17,17 +18,17 @@ const req = (r: string, agentId = 'agent', perState: Record<string, number> = {}
 
 /** The claim in a transaction of its own, as the driver runs it. */
 async function claimNext(pool: pg.Pool, r: ClaimRequest, nowMs: number) {
-  const tx = await pool.connect()
+  const client = await pool.connect()
+  const tx = new Tx(client)
   try {
-    await tx.query('BEGIN')
     const { claim } = await claimInTx(tx, r, nowMs)
-    await tx.query('COMMIT')
+    await tx.commit()
     return claim
   } catch (err) {
-    await tx.query('ROLLBACK')
+    await tx.rollback()
     throw err
   } finally {
-    tx.release()
+    client.release()
   }
 }
 

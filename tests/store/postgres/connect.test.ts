@@ -73,6 +73,24 @@ test('int8 is read as a number; one past 2^53 stays the decimal text', async ({ 
   }
 })
 
+test('every pooled connection runs READ COMMITTED outside a transaction too, whatever the database default', async () => {
+  const url = await freshDatabase()
+  const admin = createPool(url, { size: 1 })
+  await admin.query(`ALTER DATABASE "${new URL(url).pathname.slice(1)}" SET default_transaction_isolation = 'serializable'`)
+  const pool = createPool(url, { size: 2 })
+  try {
+    const [a, b] = await Promise.all([pool.connect(), pool.connect()])
+    try {
+      for (const c of [a, b]) assert.equal((await c.query('SHOW transaction_isolation')).rows, [{ transaction_isolation: 'read committed' }])
+    } finally {
+      a.release()
+      b.release()
+    }
+  } finally {
+    await Promise.all([pool.end(), admin.end()])
+  }
+})
+
 test('connections ended by the server, idle or checked out, are reported and replaced; nothing is thrown', async ({ url }) => {
   const errors: Error[] = []
   const pool = createPool(url, { size: 2, onError: (err) => errors.push(err) })

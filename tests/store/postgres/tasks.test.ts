@@ -7,6 +7,7 @@ import { createPool } from '../../../src/store/postgres/connect.ts'
 import { openPostgresDriver } from '../../../src/store/postgres/driver.ts'
 import { createContext } from '../../../src/store/postgres/context.ts'
 import { tasksChanges } from '../../../src/store/postgres/tasks.ts'
+import { Tx } from '../../../src/store/postgres/tx.ts'
 import { pageSql } from '../../../src/store/postgres/time-pages.ts'
 import { compilePipeline, DefinitionSchema } from '../../../src/domain/pipeline.ts'
 import { AppError } from '../../../src/domain/errors.ts'
@@ -127,7 +128,7 @@ test('a task created on one node for later wakes the other node\'s waiters at it
   assert.equal(heard.sort((a, b) => a - b), [NOW + 5_000, NOW + 9_000])
 })
 
-test('a create is one statement for all its rows, after one locking read of its upstream tasks, before one wake-up', async (ctx) => {
+test('a create is one statement for all its rows, after one locking read of its upstream tasks; its wake-up waits for the commit', async (ctx) => {
   const pipelineId = await pipeline(ctx.one)
   const [upstream] = await tasks(ctx.one, pipelineId, 1)
   const changes = tasksChanges(createContext(manualClock(NOW)))
@@ -135,20 +136,22 @@ test('a create is one statement for all its rows, after one locking read of its 
   let statements = 0
   const query = client.query.bind(client) as (...args: unknown[]) => unknown
   ;(client as unknown as { query: typeof query }).query = (...args) => { statements += 1; return query(...args) }
+  const tx = new Tx(client)
   try {
-    await client.query('BEGIN')
+    await tx.begin()
     const bulk = (n: number, fields: Partial<NewTask>) => Array.from({ length: n }, () => ({ pipeline_id: pipelineId, title: 't', description: 'd', ...fields }))
-    await changes.createTasks(client, bulk(1, {}), NOW) // reads the pipeline's definition once per process
+    await changes.createTasks(tx, bulk(1, {}), NOW) // reads the pipeline's definition once per process
     const counted = async (items: NewTask[]) => {
       statements = 0
-      const ids = await changes.createTasks(client, items, NOW)
+      tx.wakes.clear()
+      const ids = await changes.createTasks(tx, items, NOW)
       assert.is(ids.length, items.length)
-      return statements
+      return [statements, [...tx.wakes]]
     }
     // The upstream tasks (locked), then all rows; blocked by the upstream, they wake nobody.
-    assert.is(await counted(bulk(500, { dependencies: [upstream], assigned_agent_id: 'ann' })), 2)
-    // All rows, then the wake-up: they are claimable now.
-    assert.is(await counted(bulk(500, {})), 2)
+    assert.equal(await counted(bulk(500, { dependencies: [upstream], assigned_agent_id: 'ann' })), [2, []])
+    // All rows; they are claimable now: a wake-up, sent by the driver once the transaction commits.
+    assert.equal(await counted(bulk(500, {})), [1, ['']])
     const { rows } = await client.query('SELECT count(*)::int AS n, sum(open_dependencies)::int AS open FROM tasks WHERE pipeline_id = $1', [pipelineId])
     assert.equal(rows[0], { n: 1002, open: 500 })
   } finally {
