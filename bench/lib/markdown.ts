@@ -1,4 +1,5 @@
-// node bench/lib/markdown.ts: prints bench/results/latest.json as the Markdown tables of bench/results/README.md.
+// node bench/lib/markdown.ts [file]: prints bench/results/latest.json (or the given results file, e.g.
+// bench/results/latest-postgres.json) as the Markdown tables of bench/results/README.md.
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { REPO_ROOT } from './docket.ts'
@@ -28,5 +29,6 @@ export function toMarkdown(latest: Latest): string {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  process.stdout.write(toMarkdown(JSON.parse(readFileSync(join(REPO_ROOT, 'bench/results/latest.json'), 'utf8')) as Latest))
+  const file = process.argv[2] ?? join(REPO_ROOT, 'bench/results/latest.json')
+  process.stdout.write(toMarkdown(JSON.parse(readFileSync(file, 'utf8')) as Latest))
 }
