@@ -51,10 +51,3 @@ export function createContext(clock: Clock): PgContext {
     },
   }
 }
-
-/** A change or read not written yet: fails like a bug would, loudly. */
-export function notYet(name: string): () => never {
-  return () => {
-    throw new Error(`${name} is not implemented on PostgreSQL yet`)
-  }
-}
