@@ -2,10 +2,11 @@
 // the task row locked (FOR UPDATE SKIP LOCKED, so concurrent claimers on any node step over each other's
 // rows instead of waiting), its run inserted, the task marked as held, all committed together.
 import type { Tx } from './tx.ts'
-import type { Claim, ClaimRequest, RunRow, TaskRow } from '../types.ts'
+import type { Claim, ClaimRequest, TaskRow } from '../types.ts'
 import { newId } from '../../domain/ids.ts'
 import { issueLeaseToken } from '../../domain/token.ts'
 import { statement } from './sql.ts'
+import { leasedRun } from '../leased-run.ts'
 
 // Per (pipeline, stage) of the role: one ordered search of the partial index tasks_claimable, LIMIT 1 FOR
 // UPDATE SKIP LOCKED (the LATERAL is the fence that keeps the planner from locking more than that row);
@@ -107,21 +108,6 @@ function claimed(row: ClaimedRow, req: ClaimRequest, params: unknown[], token: s
   if (row.id === null) return null
   const { run_attempt: attempt, reap_first: _reapFirst, ...task } = row
   const nowMs = params[2] as number
-  const run: RunRow = {
-    id: params[3] as string,
-    task_id: task.id,
-    attempt,
-    status: 'running',
-    agent_id: req.agentId,
-    agent_role: req.role,
-    started_at_ms: nowMs,
-    ended_at_ms: null,
-    usage_json: '{}',
-    error_text: null,
-    lease_token_hash: params[4] as Buffer,
-    lease_ttl_ms: req.ttlMs,
-    lease_expires_at_ms: nowMs + req.ttlMs,
-    last_heartbeat_ms: nowMs,
-  }
+  const run = leasedRun(req, { id: params[3] as string, taskId: task.id, attempt, tokenHash: params[4] as Buffer, nowMs })
   return { task, run, token }
 }

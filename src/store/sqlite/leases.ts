@@ -2,6 +2,7 @@ import type { Db } from './db.ts'
 import { newId } from '../../domain/ids.ts'
 import { issueLeaseToken } from '../../domain/token.ts'
 import type { Claim, ClaimRequest, RunRow, TaskRow } from '../types.ts'
+import { leasedRun } from '../leased-run.ts'
 
 export type LeaseStore = ReturnType<typeof createLeaseStore>
 
@@ -50,22 +51,7 @@ export function createLeaseStore(db: Db) {
       }
       if (best === undefined) return null
       const { token, hash } = issueLeaseToken()
-      const run: RunRow = {
-        id: newId(nowMs),
-        task_id: best.id,
-        attempt: (lastAttempt.get(best.id) ?? 0) + 1,
-        status: 'running',
-        agent_id: req.agentId,
-        agent_role: req.role,
-        started_at_ms: nowMs,
-        ended_at_ms: null,
-        usage_json: '{}',
-        error_text: null,
-        lease_token_hash: hash,
-        lease_ttl_ms: req.ttlMs,
-        lease_expires_at_ms: nowMs + req.ttlMs,
-        last_heartbeat_ms: nowMs,
-      }
+      const run = leasedRun(req, { id: newId(nowMs), taskId: best.id, attempt: (lastAttempt.get(best.id) ?? 0) + 1, tokenHash: hash, nowMs })
       insertRun.run({
         id: run.id, task_id: run.task_id, attempt: run.attempt, agent_id: run.agent_id, agent_role: run.agent_role,
         now: nowMs, hash, ttl: req.ttlMs, expires: run.lease_expires_at_ms,
