@@ -57,6 +57,10 @@ async function runFiles(files: string[]): Promise<Counts> {
     await import(pathToFileURL(file).href)
   }
   const { hookErrors } = await import(keeper)
+  // A promise that rejects with nobody awaiting it (a request a failed test left pending, rejected when its
+  // server closed) would end the whole run; it counts as one failure where it is seen, and the run goes on.
+  const stray: unknown[] = []
+  process.on('unhandledRejection', (err) => { stray.push(err) })
   const counts: Counts = { passed: 0, failed: 0, skipped: 0 }
   for (const group of g.UVU_QUEUE) {
     process.stdout.write(`${group.shift()}\n`)
@@ -70,6 +74,10 @@ async function runFiles(files: string[]): Promise<Counts> {
       if (hookErrors.length > 0 && ok === total) counts.failed += hookErrors.length
       for (const { suite: name, hook, error } of hookErrors.splice(0)) {
         process.stdout.write(`\n  FAIL  ${name}  the ${hook} hook threw\n    ${(error as Error)?.stack ?? error}\n`)
+      }
+      for (const error of stray.splice(0)) {
+        counts.failed++
+        process.stdout.write(`\n  FAIL  a promise rejected with nobody awaiting it\n    ${(error as Error)?.stack ?? error}\n`)
       }
     }
     process.stdout.write('\n')
