@@ -22,6 +22,7 @@ import { mcpRoutes } from './http/routes/mcp.ts'
 import { createMcpEndpoint, type McpEndpoint } from './mcp/http.ts'
 import type { Toolset } from './mcp/session.ts'
 import { VERSION } from './version.ts'
+import { createConsole, isConsolePath } from './ui/console.ts'
 
 export type AppConfig = {
   token: string | null
@@ -71,7 +72,10 @@ export function createApp(options: { driver: Driver; clock: Clock; log: Log; con
   const mcp = createMcpEndpoint({ clock, log, apiToken: config.token, toolsets: config.mcpToolsets, callRoute: (r) => router.call(r) })
   const app: App = { driver, clock, config, log, commit, waiters, mcp }
   const router = createRouter(ROUTES, app)
-  const adapter = createServerAdapter<ServerContext>(router.handle)
+  // The console's pages (/ui) are not API routes: they have their own router, sessions and CSRF checks.
+  const ui = createConsole(app)
+  const adapter = createServerAdapter<ServerContext>((request, ctx) =>
+    isConsolePath(ctx.req.url ?? '/') ? ui.handle(request, ctx.req) : router.handle(request, ctx))
 
   // Background writes skip their turn while storage is busy.
   const sweep = () => driver.tryWrite((c) => c.sweepAnswers(clock.now()))?.catch((err) => log.error('idempotency sweep failed', err))
