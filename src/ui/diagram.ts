@@ -21,7 +21,7 @@ export function stageOrder(p: CompiledPipeline): string[] {
   return order
 }
 
-export function pipelineDiagram(key: string, name: string, p: CompiledPipeline): Html {
+export function pipelineDiagram(name: string, p: CompiledPipeline): Html {
   const order = stageOrder(p)
   const index = new Map(order.map((s, i) => [s, i]))
   const span = Math.max(1, ...p.transitions.map((t) => Math.abs(index.get(t.to)! - index.get(t.from)!)))
@@ -42,11 +42,11 @@ export function pipelineDiagram(key: string, name: string, p: CompiledPipeline):
     const x1 = cx(t.from) + (d === 0 ? -20 : 8)
     const x2 = cx(t.to) + (d === 0 ? 20 : -8)
     const mid = (x1 + x2) / 2
-    return html`<g><title>${t.from} → ${t.to} on ${t.trigger}</title><path class="edge" d="M ${x1} ${y0} Q ${mid} ${y0 + 2 * h} ${x2} ${y0}" marker-end="url(#arrow-${key})"/>
+    return html`<g><title>${t.from} → ${t.to} on ${t.trigger}</title><path class="edge" d="M ${x1} ${y0} Q ${mid} ${y0 + 2 * h} ${x2} ${y0}"/>
+<polygon class="head" points="${arrowHead(x2, y0, x2 - mid, -2 * h)}"/>
 <text x="${mid}" y="${y0 + h + (forward ? -4 : 14)}" text-anchor="middle">${t.trigger}</text></g>`
   })
   return html`<svg viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="Stages and transitions of ${name}">
-<defs><marker id="arrow-${key}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z"/></marker></defs>
 ${order.map((s) => {
     const info = p.stages.get(s)!
     const x = MARGIN + index.get(s)! * (BOX_W + GAP)
@@ -56,4 +56,15 @@ ${order.map((s) => {
   })}
 ${edges}
 </svg>`
+}
+
+/** A filled arrowhead whose tip is (x, y), pointing along (dx, dy) (the curve's tangent at its end). */
+function arrowHead(x: number, y: number, dx: number, dy: number): string {
+  const len = Math.hypot(dx, dy) || 1
+  const ux = dx / len
+  const uy = dy / len
+  const bx = x - 9 * ux
+  const by = y - 9 * uy
+  const point = (px: number, py: number) => `${px.toFixed(1)},${py.toFixed(1)}`
+  return `${point(x, y)} ${point(bx - 4 * uy, by + 4 * ux)} ${point(bx + 4 * uy, by - 4 * ux)}`
 }

@@ -30,6 +30,7 @@ export function page(frame: Frame, content: Html): Html {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${frame.title} · Docket</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="${STYLE.path}">
 <script src="${HTMX.path}" defer></script>
 <script src="${SCRIPT.path}" defer></script>

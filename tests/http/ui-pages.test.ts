@@ -109,7 +109,7 @@ test('dead letters list the reason and last error; requeue to another stage and 
   assert.is(task.stage, 'work')
   assert.not.match((await c.get('/ui/dead-letters')).text, `/ui/tasks/${w.dead}"`)
   assert.is((await c.post(`/ui/tasks/${w.dead}/requeue`, { stage: 'nowhere' })).status, 400)
-  expectStatus(await c.post(`/ui/tasks/${w.claimable}/cancel`, { reason: 'not needed' }), 303)
+  assert.is((await c.post(`/ui/tasks/${w.claimable}/cancel`, { reason: 'not needed' })).status, 303)
   assert.is((await s.request('GET', `/tasks/${w.claimable}`)).body.dead_letter_reason, 'canceled')
 })
 
@@ -139,9 +139,9 @@ test('pipelines are drawn with their stages and transitions, and pause and resum
   assert.match(page.text, '<svg')
   assert.match(textOf(page.text), /work ▸ role-\S+ .*done terminal/)
   assert.match(page.text, 'on complete</title>')
-  expectStatus(await c.post(`/ui/pipelines/${pipelineId}/pause`, {}), 303)
+  assert.is((await c.post(`/ui/pipelines/${pipelineId}/pause`, {})).status, 303)
   assert.is((await s.request('GET', `/pipelines/${pipelineId}`)).body.paused, true)
-  expectStatus(await c.post(`/ui/pipelines/${pipelineId}/resume`, {}), 303)
+  assert.is((await c.post(`/ui/pipelines/${pipelineId}/resume`, {})).status, 303)
   assert.is((await s.request('GET', `/pipelines/${pipelineId}`)).body.paused, false)
 })
 

@@ -21,7 +21,7 @@ ${pipelines.length === 0 ? html`<p>No pipelines yet.</p>` : pipelines.map((p, i)
 <p class="muted"><span class="id">${p.id}</span> · created ${isoTime(p.created_at_ms)}</p>
 <form method="post" action="/ui/pipelines/${encodeURIComponent(p.id)}/${p.paused === 1 ? 'resume' : 'pause'}">${csrfField(req.frame.csrf)}
 <button type="submit">${p.paused === 1 ? 'Resume' : 'Pause'}</button></form>
-${pipelineDiagram(String(i), p.name, c)}
+${pipelineDiagram(p.name, c)}
 <details><summary>Stages and transitions as a table</summary>
 <table><thead><tr><th scope="col">Stage</th><th scope="col">Role</th><th scope="col">Transitions</th></tr></thead>
 <tbody>${stageOrder(c).map((s) => {
