@@ -72,11 +72,14 @@ test('the task list filters by pipeline, shows each status, and pages with a cur
 
 test('a task page shows fields, dependencies both ways, runs and the time-ordered timeline', async ({ s }) => {
   const w = await workload(s)
+  const run = (await s.request('GET', `/tasks/${w.dead}/runs`)).body.items[0]
+  s.clock.advance(1000)
+  expectStatus(await s.request('POST', '/artifacts', { task_id: w.dead, run_id: run.id, kind: 'report', uri: 'file:///tmp/report.md' }), 201)
   const c = await opened(s)
   const dead = textOf((await c.get(`/ui/tasks/${w.dead}`)).text)
   assert.match(dead, 'dead_lettered (max_attempts_exceeded)')
   assert.match(dead, /Runs .* 1 \S+ \(\S+\) failed \S+ 0 ms disk on fire/)
-  assert.match(dead, /Timeline .* 1 event dead_letter \{"reason":"max_attempts_exceeded"/)
+  assert.match(dead, /Timeline .* 1 event dead_letter \{"reason":"max_attempts_exceeded".* 1 artifact report file:\/\/\/tmp\/report.md/)
   const upstream = await c.get(`/ui/tasks/${w.claimable}`)
   assert.match(upstream.text, `href="/ui/tasks/${w.blocked}"`)
   const downstream = await c.get(`/ui/tasks/${w.blocked}`)
