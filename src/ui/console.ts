@@ -89,7 +89,7 @@ export function createConsole(app: App) {
   }
 
   function match(method: string, path: string): { route: UiRoute; params: Record<string, string> } | null {
-    const segments = path.split('/').filter(Boolean).slice(1).map((s) => decodeURIComponent(s))
+    const segments = path.split('/').filter(Boolean).slice(1).map(decodeSegment)
     for (const route of ROUTES) {
       if (route.method !== method) continue
       const pattern = route.path.split('/').filter(Boolean)
@@ -110,6 +110,16 @@ export function createConsole(app: App) {
   }
 
   return { handle }
+}
+
+/** A percent-decoded path segment; bad percent-encoding names no page. */
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment)
+  } catch (err) {
+    if (err instanceof URIError) throw new AppError('not_found', 404, 'No such console page')
+    throw err
+  }
 }
 
 /** A urlencoded form body; anything else is refused. */

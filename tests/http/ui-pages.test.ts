@@ -185,6 +185,7 @@ test('assets are served under versioned URLs', async ({ s }) => {
     assert.ok((await res.text()).length > 100)
   }
   assert.is((await c.get('/ui/nothing-here')).status, 404)
+  assert.is((await c.get('/ui/tasks/%E0%A4%A')).status, 404)
 })
 
 test.run()
