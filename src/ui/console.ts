@@ -22,10 +22,6 @@ import { storeRoutes } from './pages/store.ts'
 
 const ROUTES: UiRoute[] = [...overviewRoutes, ...taskListRoutes, ...taskRoutes, ...deadLetterRoutes, ...pipelineRoutes, ...storeRoutes]
 
-export function isConsolePath(url: string): boolean {
-  return url === '/ui' || url.startsWith('/ui/') || url.startsWith('/ui?')
-}
-
 export function createConsole(app: App) {
   const sessions = createSessions(app.config.token)
   const hasLogin = app.config.token !== null

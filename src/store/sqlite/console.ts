@@ -32,7 +32,7 @@ export function createConsoleStore(db: Db) {
   const expiring = db.prepare<Record<string, unknown>, LeaseView>(`
     SELECT r.id AS run_id, r.task_id, t.title, t.pipeline_id, t.stage, r.agent_id, r.agent_role, r.lease_expires_at_ms
     FROM runs r JOIN tasks t ON t.id = r.task_id
-    WHERE r.lease_expires_at_ms > @now AND r.lease_expires_at_ms <= @until ORDER BY r.lease_expires_at_ms LIMIT +@limit`)
+    WHERE r.lease_expires_at_ms > +@now AND r.lease_expires_at_ms <= +@until ORDER BY r.lease_expires_at_ms LIMIT +@limit`)
   const dependents = db.prepare<[string], string>(
     'SELECT task_id FROM task_dependencies WHERE depends_on_task_id = +? ORDER BY rowid').pluck()
   const deadFirst = db.prepare<[number], TaskRow>(`
@@ -44,7 +44,7 @@ export function createConsoleStore(db: Db) {
     ORDER BY created_at_ms, id LIMIT +@limit`)
   // One index seek per namespace: the store's (namespace, key) index skipped from name to name.
   const nextNamespace = db.prepare<[string], string>(
-    'SELECT namespace FROM store WHERE namespace > ? ORDER BY namespace LIMIT 1').pluck()
+    'SELECT namespace FROM store WHERE namespace > +? ORDER BY namespace LIMIT 1').pluck()
 
   return {
     stageOverview(nowMs: number): StageOverview[] {
