@@ -322,3 +322,12 @@ CREATE TABLE store (
 );
 
 CREATE INDEX store_search ON store USING gin (search);
+
+-- @migration 4: console reads
+
+-- The console's overview counts tasks waiting on dependencies per (pipeline, stage) through this index, so
+-- it never scans the tasks that are not blocked.
+CREATE INDEX tasks_blocked ON tasks (pipeline_id, stage)
+  WHERE open_dependencies > 0 AND dead_letter_reason IS NULL AND active_run_id IS NULL;
+-- The console's throughput chart reads the runs that ended in the last hour from this index alone.
+CREATE INDEX runs_ended ON runs (ended_at_ms, status) WHERE ended_at_ms IS NOT NULL;

@@ -22,6 +22,7 @@ import { mcpRoutes } from './http/routes/mcp.ts'
 import { createMcpEndpoint, type McpEndpoint } from './mcp/http.ts'
 import type { Toolset } from './mcp/session.ts'
 import { VERSION } from './version.ts'
+import { isConsolePath } from './ui/paths.ts'
 
 export type AppConfig = {
   token: string | null
@@ -71,7 +72,14 @@ export function createApp(options: { driver: Driver; clock: Clock; log: Log; con
   const mcp = createMcpEndpoint({ clock, log, apiToken: config.token, toolsets: config.mcpToolsets, callRoute: (r) => router.call(r) })
   const app: App = { driver, clock, config, log, commit, waiters, mcp }
   const router = createRouter(ROUTES, app)
-  const adapter = createServerAdapter<ServerContext>(router.handle)
+  // The console's pages (/ui) are not API routes: they have their own router, sessions and CSRF checks. Loaded
+  // on the first /ui request, so a server nobody browses (and every CLI run) does not pay for its modules.
+  let ui: Promise<{ handle(request: Request, req: ServerContext['req']): Promise<Response> }> | undefined
+  const adapter = createServerAdapter<ServerContext>(async (request, ctx) => {
+    if (!isConsolePath(ctx.req.url ?? '/')) return router.handle(request, ctx)
+    ui ??= import('./ui/console.ts').then((m) => m.createConsole(app))
+    return (await ui).handle(request, ctx.req)
+  })
 
   // Background writes skip their turn while storage is busy.
   const sweep = () => driver.tryWrite((c) => c.sweepAnswers(clock.now()))?.catch((err) => log.error('idempotency sweep failed', err))

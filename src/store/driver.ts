@@ -6,8 +6,8 @@ import type { LeaseProof } from '../domain/lease.ts'
 import type { DecodedSpans } from '../otlp/span.ts'
 import type {
   ArtifactFilter, ArtifactRow, AssignmentRow, Claim, ClaimRequest, DependencyView, EntryRow, EventRow, HitRow,
-  IdempotencyKey, NewArtifact, NewTask, PipelineRow, RoleQueueStats, RunRow, Search, SpanFilter, SpanRow, TaskFilter,
-  TaskRow, TransitionRequest, TransitionResult,
+  IdempotencyKey, LeaseView, NewArtifact, NewTask, PipelineRow, RoleQueueStats, RunRow, Search, SpanFilter, SpanRow,
+  StageOverview, TaskFilter, TaskRow, ThroughputMinute, TransitionRequest, TransitionResult, TimeCursor,
 } from './types.ts'
 
 /** SQLite's changes run synchronously inside its group-committed writer; PostgreSQL's are async. */
@@ -99,6 +99,20 @@ export interface Reads {
   queue(nowMs: number, nearExpiryMs: number, stuckMs: number): Promise<RoleQueueStats[]>
   health(nowMs: number): Promise<HealthCounts>
   claimants(role: string, nowMs: number): Promise<Claimants>
+
+  // The console (/ui). Each is read from indexes; none scans every task.
+  /** Per (pipeline, stage) that some role claims from, in (pipeline_id, stage) order. */
+  stageOverview(nowMs: number): Promise<StageOverview[]>
+  /** Completed and failed runs per minute that ended at or after `sinceMs` (minutes with none are left out). */
+  throughput(sinceMs: number): Promise<ThroughputMinute[]>
+  /** Live leases that expire in (nowMs, untilMs], soonest first, at most `limit`. */
+  leasesExpiring(nowMs: number, untilMs: number, limit: number): Promise<LeaseView[]>
+  /** The tasks that depend on this one, oldest edge first. */
+  dependents(taskId: string): Promise<string[]>
+  /** limit + 1 tasks dead-lettered after max attempts, in (created_at_ms, id) order after the cursor. */
+  deadLetters(after: TimeCursor | null, limit: number): Promise<TaskRow[]>
+  /** Distinct store namespaces in byte order after `after`, at most `limit`. */
+  namespaces(after: string | null, limit: number): Promise<string[]>
 }
 
 /** What `Driver.write` records under an Idempotency-Key, in the transaction of the change. */

@@ -193,3 +193,33 @@ export type TimeCursor = { createdAtMs: number; id: string }
 export type IdempotencyKey = { key: string; method: string; path: string }
 
 export type IdempotencyRecord = { request_hash: Buffer; status: number; body: string | null }
+
+// --- Console (/ui) -------------------------------------------------------------------------------
+
+/** One (pipeline, stage) of a role on the console's overview: counts from indexes, never a scan of tasks. */
+export type StageOverview = {
+  pipeline_id: string
+  stage: string
+  claimable: number
+  delayed: number
+  blocked: number
+  leased: number
+  dead_lettered: number
+  /** created_at_ms of the oldest claimable task, or null. */
+  oldest_claimable_at_ms: number | null
+}
+
+/** Runs that ended in one minute (`minute_ms` is its start): completed, and failed or expired. */
+export type ThroughputMinute = { minute_ms: number; completed: number; failed: number }
+
+/** A live lease and the task it holds. */
+export type LeaseView = {
+  run_id: string
+  task_id: string
+  title: string
+  pipeline_id: string
+  stage: string
+  agent_id: string
+  agent_role: string
+  lease_expires_at_ms: number
+}

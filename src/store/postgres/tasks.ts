@@ -13,7 +13,7 @@ import type { CompiledPipeline } from '../../domain/pipeline.ts'
 import { newId } from '../../domain/ids.ts'
 
 /** TaskRow's columns, in its order (int8 columns read as numbers: connect.ts). */
-const COLUMNS = 'id, pipeline_id, stage, title, description, priority, metadata_json, task_version, next_eligible_at_ms, ' +
+export const TASK_COLUMNS = 'id, pipeline_id, stage, title, description, priority, metadata_json, task_version, next_eligible_at_ms, ' +
   'max_attempts, retry_delay_ms, dead_letter_stage, dead_letter_reason, failed_attempts, open_dependencies, assignee, ' +
   'active_run_id, created_at_ms, updated_at_ms'
 
@@ -44,8 +44,8 @@ const insert = statement('tasks_insert', `
 // terminal stage must either come first or count the new edges); in id order, as every create locks them.
 const upstreamOf = statement<{ id: string; pipeline_id: string; stage: string }>('tasks_upstream',
   'SELECT id, pipeline_id, stage FROM tasks WHERE id = ANY($1::text[]) ORDER BY id FOR SHARE')
-const byId = statement<TaskRow>('tasks_by_id', `SELECT ${COLUMNS} FROM tasks WHERE id = $1`)
-const pages = timePages<TaskRow>('tasks', COLUMNS, ['stage', 'pipeline_id'])
+const byId = statement<TaskRow>('tasks_by_id', `SELECT ${TASK_COLUMNS} FROM tasks WHERE id = $1`)
+const pages = timePages<TaskRow>('tasks', TASK_COLUMNS, ['stage', 'pipeline_id'])
 
 /** One task as inserted. */
 type Created = {

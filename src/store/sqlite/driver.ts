@@ -77,6 +77,12 @@ export function createSqliteDriver(db: Db, options: SqliteDriverOptions): Driver
     queue: (nowMs, nearExpiryMs, stuckMs) => store.ops.queue(nowMs, nearExpiryMs, stuckMs),
     health: (nowMs) => ({ tasks_by_stage: store.health.tasksByStage(), active_leases: store.health.activeLeases(nowMs) }),
     claimants: (role, nowMs) => store.leases.claimableBy(role, nowMs),
+    stageOverview: (nowMs) => store.console.stageOverview(nowMs),
+    throughput: (sinceMs) => store.console.throughput(sinceMs),
+    leasesExpiring: (nowMs, untilMs, limit) => store.console.leasesExpiring(nowMs, untilMs, limit),
+    dependents: (taskId) => store.console.dependents(taskId),
+    deadLetters: (after, limit) => store.console.deadLetters(after, limit),
+    namespaces: (after, limit) => store.console.namespaces(after, limit),
   })
 
   return {
