@@ -33,7 +33,8 @@ export function runCli(args: string[], env: Record<string, string> = {}): Promis
   let output = ''
   child.stdout.on('data', (d) => { output += d })
   child.stderr.on('data', (d) => { output += d })
-  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000)
+  // Generous: a CLI that should exit at once may start slowly on a loaded machine; hanging is still caught.
+  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000)
   return new Promise((resolve) => child.on('exit', (code, signal) => {
     clearTimeout(timer)
     resolve({ code, signal, output })
