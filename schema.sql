@@ -394,3 +394,22 @@ CREATE TRIGGER store_fts_update AFTER UPDATE OF value_json ON store BEGIN
     (SELECT group_concat(value, char(10)) FROM (SELECT value FROM json_tree(new.value_json) WHERE type IN ('text', 'integer', 'real') ORDER BY id)),
     'ns' || hex(new.namespace));
 END;
+
+-- @migration 7: task events, task deletes
+
+-- What happened to a task outside any run: edits, signals at a human gate, bulk requeues and cancels
+-- (GET /tasks/{id}/events). A run's own events stay in `events`.
+CREATE TABLE task_events (
+  id        INTEGER PRIMARY KEY,
+  task_id   TEXT NOT NULL REFERENCES tasks (id),
+  ts_ms     INTEGER NOT NULL,
+  kind      TEXT NOT NULL,
+  data_json TEXT NOT NULL
+) STRICT;
+
+CREATE INDEX task_events_by_task ON task_events (task_id, id);
+
+-- DELETE /tasks/{id}: /health's stage counts follow.
+CREATE TRIGGER tasks_count_delete AFTER DELETE ON tasks BEGIN
+  UPDATE stage_counts SET count = count - 1 WHERE stage = old.stage;
+END;

@@ -21,6 +21,7 @@ import { artifactsChanges, artifactsReads } from './artifacts.ts'
 import { entriesChanges, entriesReads } from './entries.ts'
 import { spansChanges, spansReads } from './spans.ts'
 import { opsReads } from './ops.ts'
+import { lifecycleChanges, lifecycleReads } from './lifecycle.ts'
 
 export type PostgresDriverOptions = {
   url: string
@@ -49,10 +50,12 @@ export async function openPostgresDriver(options: PostgresDriverOptions): Promis
   }
   const ctx = createContext(clock)
   const waker = createWaker(pool, (err) => log.error('PostgreSQL wake-up failed to go out', err))
+  const runChanges = runsChanges(ctx)
   const txChanges: TxChanges = {
     ...pipelinesChanges(ctx),
     ...tasksChanges(ctx),
-    ...runsChanges(ctx),
+    ...runChanges,
+    ...lifecycleChanges(ctx, runChanges),
     ...artifactsChanges(ctx),
     ...entriesChanges(ctx),
     ...spansChanges(ctx),
@@ -66,6 +69,7 @@ export async function openPostgresDriver(options: PostgresDriverOptions): Promis
     ...entriesReads(pool, ctx),
     ...spansReads(pool, ctx),
     ...opsReads(pool, ctx),
+    ...lifecycleReads(pool),
   }
 
   /** The Changes of one transaction: every method bound to its client. */

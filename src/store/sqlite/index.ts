@@ -13,6 +13,8 @@ import { createArtifactStore } from './artifacts.ts'
 import { createOpsStore } from './ops.ts'
 import { createSpanStore } from './spans.ts'
 import { createKvStore } from './kv.ts'
+import { createTaskEventStore } from './task-events.ts'
+import { createTaskLookups } from './task-lookups.ts'
 
 export type Store = ReturnType<typeof createStore>
 
@@ -41,5 +43,7 @@ export function createStore(db: Db, onEligibleAt: (atMs: number) => void = () =>
     ops: createOpsStore(db),
     spans: createSpanStore(db),
     kv: createKvStore(db),
+    taskEvents: createTaskEventStore(db),
+    taskLookups: createTaskLookups(db),
   }
 }
