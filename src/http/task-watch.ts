@@ -60,6 +60,8 @@ export function createTaskWatch(
   }
 
   const watch = {
+    isDone,
+
     /** A write committed: re-read the watched tasks soon (once per event-loop turn). */
     poke(): void {
       if (byTask.size === 0) return

@@ -87,12 +87,14 @@ export const lifecycleRoutes: Route[] = [
     const waitMs = queryInt(input.query, 'timeout_ms', 30_000, 0, MAX_WAIT_MS)
     const stage = input.query.stage ?? null
     const task = await requireTask(app, input.params.id)
+    if (await app.taskWatch.isDone(task, stage)) return rawJson(200, taskJson(task))
     const outcome = await app.taskWatch.wait(task, stage, waitMs, input.signal)
     if (outcome.isGone) throw new AppError('not_found', 404, 'Task was deleted')
     if (outcome.isDone) return rawJson(200, taskJson(outcome.task))
+    // Time ran out: the task as it is now (done in the meantime, it answers 200 after all).
     const now = await app.driver.reads.task(task.id)
     if (now === undefined) throw new AppError('not_found', 404, 'Task was deleted')
-    return rawJson(202, taskJson(now))
+    return rawJson(await app.taskWatch.isDone(now, stage) ? 200 : 202, taskJson(now))
   }),
 ]
 
