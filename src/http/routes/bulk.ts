@@ -5,7 +5,7 @@ import * as v from 'valibot'
 import { post, type Input, type Route } from '../route.ts'
 import { body, Name, NonNegInt } from '../validate.ts'
 import { objectOf } from '../../domain/schema.ts'
-import { json } from '../reply.ts'
+import { json, rawJson } from '../reply.ts'
 import { validationError } from '../../domain/errors.ts'
 import { DEAD_LETTER_REASON } from '../../domain/status.ts'
 import { BULK_STATUS, type BulkFilter, type BulkItem, type TimeCursor } from '../../store/types.ts'
@@ -53,13 +53,20 @@ async function runBatch(input: Input, app: App, batch: Batch, ids: readonly stri
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve))
 
 async function runBulk(input: Input, app: App, target: { ids: string[] } | { filter: BulkFilter }, batch: Batch) {
-  const items: BulkItem[] = []
+  // Each batch's results are rendered as it ends: a whole answer of 100,000 items rendered at once would
+  // hold the event loop for tens of milliseconds.
+  const rendered: string[] = []
   let matched = 0
+  let changed = 0
+  const record = (items: BulkItem[]) => {
+    changed += items.filter((i) => i.changed).length
+    if (items.length > 0) rendered.push(JSON.stringify(items.map(({ id, ok, error }) => (error === undefined ? { id, ok } : { id, ok, error }))).slice(1, -1))
+  }
   if ('ids' in target) {
     matched = target.ids.length
     for (let i = 0; i < target.ids.length; i += BULK_BATCH) {
       if (i > 0) await nextTurn()
-      items.push(...await runBatch(input, app, batch, target.ids.slice(i, i + BULK_BATCH)))
+      record(await runBatch(input, app, batch, target.ids.slice(i, i + BULK_BATCH)))
     }
   } else {
     let after: TimeCursor | null = null
@@ -67,15 +74,14 @@ async function runBulk(input: Input, app: App, target: { ids: string[] } | { fil
       const rows = await app.driver.reads.matchTasks(target.filter, after, BULK_BATCH)
       if (rows.length === 0) break
       matched += rows.length
-      items.push(...await runBatch(input, app, batch, rows.map((r) => r.id)))
+      record(await runBatch(input, app, batch, rows.map((r) => r.id)))
       const last = rows[rows.length - 1]
       after = { createdAtMs: last.created_at_ms, id: last.id }
       if (rows.length < BULK_BATCH || input.signal.aborted) break
       await nextTurn()
     }
   }
-  const results = items.map(({ id, ok, error }) => (error === undefined ? { id, ok } : { id, ok, error }))
-  return json(200, { results, matched, changed: items.filter((i) => i.changed).length })
+  return rawJson(200, `{"results":[${rendered.join(',')}],"matched":${matched},"changed":${changed}}`)
 }
 
 export const bulkRoutes: Route[] = [
