@@ -32,7 +32,11 @@ test('requeue by ids answers per item; unknown ids fail alone', async ({ s }) =>
   assert.equal(res.body.changed, 2)
   assert.equal(res.body.results.map((r: any) => [r.id, r.ok, r.error?.code]), [[ids[0], true, undefined], ['ghost', false, 'not_found'], [ids[1], true, undefined]])
   const events = expectStatus(await s.request('GET', `/tasks/${ids[0]}/events`), 200).body.items
-  assert.is(events[0].kind, 'requeued')
+  assert.equal(events.map((e: any) => [e.kind, e.data]), [['requeued', { bulk: true, from_stage: 'work', to_stage: 'work' }]])
+  const run = expectStatus(await s.request('GET', `/tasks/${ids[0]}/run-state`), 200).body
+  const runEvents = expectStatus(await s.request('GET', `/runs/${run.run_id}/events`), 200).body.items
+  assert.equal(runEvents.at(-1).kind, 'requeued')
+  assert.equal(runEvents.at(-1).data, { from_stage: 'work', to_stage: 'work' })
   assert.ok((await claim(s, role)) !== null)
 })
 
@@ -73,11 +77,30 @@ test('cancel by ids and by filter; a task already canceled is ok but not changed
   const all = expectStatus(await s.request('POST', '/tasks/cancel', { filter: { pipeline_id: pipelineId } }), 200).body
   assert.equal([all.matched, all.changed], [2, 1])
   assert.ok(all.results.every((r: any) => r.ok))
+  const canceledEvents = expectStatus(await s.request('GET', `/tasks/${a}/events`), 200).body.items
+  assert.equal(canceledEvents.map((e: any) => [e.kind, e.data]), [['canceled', { bulk: true, reason: 'obsolete' }]])
+  const leaseEvents = expectStatus(await s.request('GET', `/runs/${lease.run.id}/events`), 200).body.items
+  assert.equal(leaseEvents.at(-1).kind, 'canceled')
   const run = expectStatus(await s.request('GET', `/runs/${lease.run.id}`), 200).body
   assert.is(run.status, 'canceled')
   assert.is(expectStatus(await s.request('GET', `/tasks/${b}`), 200).body.dead_letter_reason, 'canceled')
   const requeued = expectStatus(await s.request('POST', '/tasks/requeue', { filter: { pipeline_id: pipelineId, status: 'canceled' } }), 200).body
   assert.equal([requeued.matched, requeued.changed], [2, 2])
+})
+
+test('a leased task fails its item with conflict; stage moves every requeued task there', async ({ s }) => {
+  const { pipelineId, role, ids } = await deadLetters(s, 2)
+  const leased = await createTask(s, pipelineId)
+  const lease = (await claim(s, role))!
+  assert.is(lease.task.id, leased)
+  const res = expectStatus(await s.request('POST', '/tasks/requeue', { ids: [leased, ...ids], stage: 'parked' }), 200).body
+  assert.equal(res.results.map((r: any) => [r.ok, r.error?.code]), [[false, 'conflict'], [true, undefined], [true, undefined]])
+  assert.equal([res.matched, res.changed], [3, 2])
+  for (const id of ids) assert.is(expectStatus(await s.request('GET', `/tasks/${id}`), 200).body.stage, 'parked')
+  const plain = expectStatus(await s.request('POST', '/tasks/requeue', { ids: [leased, 'ghost'] }), 200).body
+  assert.equal(plain.results.map((r: any) => [r.ok, r.error?.code]), [[false, 'conflict'], [false, 'not_found']])
+  const runEvents = expectStatus(await s.request('GET', `/runs/${lease.run.id}/events`), 200).body.items
+  assert.ok(!runEvents.some((e: any) => e.kind === 'requeued'))
 })
 
 test('bad input is 400 with details', async ({ s }) => {

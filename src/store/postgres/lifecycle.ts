@@ -37,6 +37,56 @@ const deleteRow = statement('lifecycle_delete_task', `
   WITH runs_gone AS (DELETE FROM runs WHERE task_id = $1)
   DELETE FROM tasks WHERE id = $1`)
 
+// Bulk batches, set-based: one statement per batch locks its tasks (in id order, as every change locks a
+// task before its run) and writes what the single requeue and cancel write for each (outcomes.ts), with a
+// task event; per-item routes would cost three round trips an item. Requeue into another stage goes item
+// by item (its dependents' counts may shift).
+const requeueBatch = statement<{ id: string; active_run_id: string | null }>('lifecycle_requeue_batch', `
+  WITH locked AS (SELECT id, stage, active_run_id FROM tasks WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE),
+  todo AS (SELECT id, stage, '{"from_stage":' || to_json(stage)::text || ',"to_stage":' || to_json(stage)::text AS moved FROM locked WHERE active_run_id IS NULL),
+  changed AS (
+    UPDATE tasks SET dead_letter_reason = NULL, next_eligible_at_ms = $2, failed_attempts = 0, task_version = tasks.task_version + 1, updated_at_ms = $2
+    FROM todo WHERE tasks.id = todo.id
+  ),
+  run_events AS (
+    INSERT INTO events (run_id, ts_ms, kind, data_json)
+    SELECT r.id, $2, 'requeued', todo.moved || '}' FROM todo
+    CROSS JOIN LATERAL (SELECT id FROM runs WHERE task_id = todo.id ORDER BY attempt DESC LIMIT 1) r
+  ),
+  task_events AS (
+    INSERT INTO task_events (task_id, ts_ms, kind, data_json) SELECT id, $2, 'requeued', '{"bulk":true,' || substr(moved, 2) || '}' FROM todo
+  )
+  SELECT id, active_run_id FROM locked`)
+const cancelBatch = statement<{ id: string; was_canceled: boolean }>('lifecycle_cancel_batch', `
+  WITH locked AS (SELECT id, active_run_id, dead_letter_reason FROM tasks WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE),
+  todo AS (
+    SELECT l.id, coalesce(l.active_run_id, (SELECT r.id FROM runs r WHERE r.task_id = l.id ORDER BY r.attempt DESC LIMIT 1)) AS run_id, l.active_run_id
+    FROM locked l WHERE l.dead_letter_reason IS DISTINCT FROM 'canceled'
+  ),
+  ended AS (
+    UPDATE runs SET status = 'canceled', ended_at_ms = $2, lease_expires_at_ms = NULL FROM todo WHERE runs.id = todo.active_run_id
+  ),
+  changed AS (
+    UPDATE tasks SET dead_letter_reason = 'canceled', active_run_id = NULL, updated_at_ms = $2 FROM todo WHERE tasks.id = todo.id
+  ),
+  run_events AS (
+    INSERT INTO events (run_id, ts_ms, kind, data_json) SELECT run_id, $2, 'canceled', $3 FROM todo WHERE run_id IS NOT NULL
+  ),
+  task_events AS (INSERT INTO task_events (task_id, ts_ms, kind, data_json) SELECT id, $2, 'canceled', $4 FROM todo)
+  SELECT id, dead_letter_reason IS NOT DISTINCT FROM 'canceled' AS was_canceled FROM locked`)
+
+const NOT_FOUND = { code: 'not_found', message: 'Task not found' }
+const RUNNING = { code: 'conflict', message: 'Task has a running run; cancel it or let it finish first' }
+
+/** Answers in the order of `ids`; an id the batch did not find is not_found. */
+function inOrder<R extends { id: string }>(ids: readonly string[], rows: R[], itemOf: (row: R) => Omit<BulkItem, 'id'>): BulkItem[] {
+  const byId = new Map(rows.map((r) => [r.id, r]))
+  return ids.map((id) => {
+    const row = byId.get(id)
+    return row === undefined ? { id, ok: false, changed: false, error: NOT_FOUND } : { id, ...itemOf(row) }
+  })
+}
+
 const byIds = statement<TaskRow>('lifecycle_by_ids', 'SELECT * FROM tasks WHERE id = ANY($1::text[])')
 const eventsOf = statement<TaskEventRow>('lifecycle_events',
   'SELECT * FROM task_events WHERE task_id = $1 AND id > $2 ORDER BY id LIMIT $3')
@@ -66,7 +116,7 @@ async function eachItem(ids: readonly string[], change: (id: string) => Promise<
 }
 
 export function lifecycleChanges(ctx: PgContext, runs: Bound): Pick<TxChanges, 'editTask' | 'deleteTask' | 'signalTask' | 'requeueTasks' | 'cancelTasks'> {
-  return {
+  const changes: Pick<TxChanges, 'editTask' | 'deleteTask' | 'signalTask' | 'requeueTasks' | 'cancelTasks'> = {
     async editTask(tx, taskId, patch, nowMs) {
       const task = await requireLocked(tx, taskId)
       const e = editOf(task, patch, (await ctx.compiled(tx, task.pipeline_id))!)
@@ -110,21 +160,30 @@ export function lifecycleChanges(ctx: PgContext, runs: Bound): Pick<TxChanges, '
       return { task: row, previous_stage: task.stage, new_stage: t.to, trigger: t.trigger }
     },
 
-    requeueTasks: (tx, ids, stage, nowMs) => eachItem(ids, async (id) => {
+    async requeueTasks(tx, ids, stage, nowMs) {
+      if (stage !== null) return requeueEach(tx, ids, stage, nowMs)
+      const rows = await requeueBatch.all(tx, [ids, nowMs])
+      ctx.wake(tx)
+      return inOrder(ids, rows, (r) => r.active_run_id === null ? { ok: true, changed: true } : { ok: false, changed: false, error: RUNNING })
+    },
+
+    async cancelTasks(tx, ids, reason, nowMs) {
+      const rows = await cancelBatch.all(tx, [ids, nowMs, JSON.stringify({ reason }), JSON.stringify({ bulk: true, reason })])
+      ctx.wake(tx)
+      return inOrder(ids, rows, (r) => ({ ok: true, changed: !r.was_canceled }))
+    },
+  }
+
+  function requeueEach(tx: Tx, ids: readonly string[], stage: string, nowMs: number): Promise<BulkItem[]> {
+    return eachItem(ids, async (id) => {
       const before = await requireLocked(tx, id)
       const task = await runs.requeueTask(tx, id, stage, nowMs)
       await logEvent.run(tx, [id, nowMs, 'requeued', JSON.stringify({ bulk: true, from_stage: before.stage, to_stage: task.stage })])
       return true
-    }),
-
-    cancelTasks: (tx, ids, reason, nowMs) => eachItem(ids, async (id) => {
-      const before = await lockTask(tx, id)
-      if (before?.dead_letter_reason === 'canceled') return false
-      await runs.cancelTask(tx, id, reason, nowMs)
-      await logEvent.run(tx, [id, nowMs, 'canceled', JSON.stringify({ bulk: true, reason })])
-      return true
-    }),
+    })
   }
+
+  return changes
 }
 
 // Bulk filters: one named statement per combination of fields (see time-pages.ts for why not one generic plan).
