@@ -403,3 +403,22 @@ CREATE INDEX tasks_blocked ON tasks (pipeline_id, stage)
   WHERE open_dependencies > 0 AND dead_letter_reason IS NULL AND active_run_id IS NULL;
 -- The console's throughput chart reads the runs that ended in the last hour from this index alone.
 CREATE INDEX runs_ended ON runs (ended_at_ms, status) WHERE ended_at_ms IS NOT NULL;
+
+-- @migration 8: task events, task deletes
+
+-- What happened to a task outside any run: edits, signals at a human gate, bulk requeues and cancels
+-- (GET /tasks/{id}/events). A run's own events stay in `events`.
+CREATE TABLE task_events (
+  id        INTEGER PRIMARY KEY,
+  task_id   TEXT NOT NULL REFERENCES tasks (id),
+  ts_ms     INTEGER NOT NULL,
+  kind      TEXT NOT NULL,
+  data_json TEXT NOT NULL
+) STRICT;
+
+CREATE INDEX task_events_by_task ON task_events (task_id, id);
+
+-- DELETE /tasks/{id}: /health's stage counts follow.
+CREATE TRIGGER tasks_count_delete AFTER DELETE ON tasks BEGIN
+  UPDATE stage_counts SET count = count - 1 WHERE stage = old.stage;
+END;

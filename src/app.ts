@@ -16,9 +16,13 @@ import { opsRoutes } from './http/routes/ops.ts'
 import { controlRoutes } from './http/routes/control.ts'
 import { createReaper } from './reaper.ts'
 import { createWaiters, type Waiters } from './http/waiters.ts'
+import { createTaskWatch, type TaskWatch } from './http/task-watch.ts'
+import { isTerminalStage } from './domain/pipeline.ts'
 import { otlpRoutes } from './http/routes/otlp.ts'
 import { kvRoutes } from './http/routes/kv.ts'
 import { mcpRoutes } from './http/routes/mcp.ts'
+import { lifecycleRoutes } from './http/routes/lifecycle.ts'
+import { bulkRoutes } from './http/routes/bulk.ts'
 import { createMcpEndpoint, type McpEndpoint } from './mcp/http.ts'
 import type { Toolset } from './mcp/session.ts'
 import { VERSION } from './version.ts'
@@ -49,12 +53,14 @@ export type App = {
   config: AppConfig
   commit: Commit
   waiters: Waiters
+  /** GET /tasks/{id}/wait: requests waiting for a task's outcome. */
+  taskWatch: TaskWatch
   log: Log
   mcp: McpEndpoint
 }
 
 export const ROUTES: Route[] = [
-  ...metaRoutes, ...pipelineRoutes, ...taskRoutes, ...linkRoutes, ...controlRoutes,
+  ...metaRoutes, ...pipelineRoutes, ...bulkRoutes, ...taskRoutes, ...lifecycleRoutes, ...linkRoutes, ...controlRoutes,
   ...leaseRoutes, ...runRoutes, ...artifactRoutes, ...opsRoutes, ...otlpRoutes, ...kvRoutes, ...mcpRoutes,
 ]
 
@@ -66,11 +72,18 @@ export function createApp(options: { driver: Driver; clock: Clock; log: Log; con
   // A change that had to wait for storage runs as of its arrival (see Driver.lateChangeTime).
   const clock: Clock = { now: () => driver.lateChangeTime() ?? options.clock.now() }
   const waiters = createWaiters(clock, (role) => driver.reads.claimants(role, clock.now()))
-  driver.watch({ eligibleAt: (atMs) => waiters.wakeAt(atMs), remoteWrite: () => waiters.poke() })
-  const commit = createCommit(driver, waiters.poke)
+  const taskWatch = createTaskWatch(
+    (ids) => driver.reads.tasksByIds(ids),
+    async (task, stage) => task.dead_letter_reason !== null || task.stage === stage ||
+      isTerminalStage((await driver.reads.compiledPipeline(task.pipeline_id))!, task.stage),
+    (err) => log.error('task wait check failed', err),
+  )
+  driver.watch({ eligibleAt: (atMs) => waiters.wakeAt(atMs), remoteWrite: () => { waiters.poke(); taskWatch.poke() } })
+  // A commit that may make work claimable may also move a task a wait is for (claims move none).
+  const commit = createCommit(driver, () => { waiters.poke(); taskWatch.poke() })
   // The MCP tools call the API through the router (bound below), exactly as a client over HTTP would.
   const mcp = createMcpEndpoint({ clock, log, apiToken: config.token, toolsets: config.mcpToolsets, callRoute: (r) => router.call(r) })
-  const app: App = { driver, clock, config, log, commit, waiters, mcp }
+  const app: App = { driver, clock, config, log, commit, waiters, taskWatch, mcp }
   const router = createRouter(ROUTES, app)
   // The console's pages (/ui) are not API routes: they have their own router, sessions and CSRF checks. Loaded
   // on the first /ui request, so a server nobody browses (and every CLI run) does not pay for its modules.
@@ -84,7 +97,7 @@ export function createApp(options: { driver: Driver; clock: Clock; log: Log; con
   // Background writes skip their turn while storage is busy.
   const sweep = () => driver.tryWrite((c) => c.sweepAnswers(clock.now()))?.catch((err) => log.error('idempotency sweep failed', err))
   const sweepTimer = setInterval(sweep, IDEMPOTENCY_SWEEP_MS).unref()
-  const reaper = createReaper({ driver, clock, log, onReaped: () => waiters.poke() })
+  const reaper = createReaper({ driver, clock, log, onReaped: () => { waiters.poke(); taskWatch.poke() } })
   if (options.autoReap !== false) reaper.start()
 
   return {
@@ -98,6 +111,7 @@ export function createApp(options: { driver: Driver; clock: Clock; log: Log; con
       clearInterval(sweepTimer)
       reaper.stop()
       waiters.close()
+      taskWatch.close()
       void mcp.close()
     },
   }

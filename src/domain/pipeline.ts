@@ -7,6 +7,8 @@ const State = looseObjectOf({
   agent_role: v.nullish(v.string()),
   description: v.nullish(v.string()),
   terminal: v.nullish(v.boolean()),
+  /** A human gate: no agent claims here; POST /tasks/{id}/signal moves a task on. */
+  gate: v.nullish(v.boolean()),
   workflow_id: v.nullish(v.string()),
 })
 
@@ -28,7 +30,7 @@ export const DefinitionSchema = looseObjectOf({
 
 type StateShape = v.InferOutput<typeof State>
 
-export type StageInfo = { name: string; agentRole: string | null; isTerminal: boolean }
+export type StageInfo = { name: string; agentRole: string | null; isTerminal: boolean; isGate: boolean }
 export type TransitionInfo = {
   from: string
   to: string
@@ -78,6 +80,8 @@ export function definitionIssues(def: Definition): Issue[] {
   for (const [name, state] of states) {
     const key = `.states[${JSON.stringify(name)}]`
     if (state.terminal === true && state.agent_role != null) at(`${key}.agent_role`, 'a terminal state cannot have an agent_role')
+    if (state.gate === true && state.agent_role != null) at(`${key}.agent_role`, 'a gate cannot have an agent_role')
+    if (state.gate === true && state.terminal === true) at(`${key}.gate`, 'a terminal state cannot be a gate')
     if (state.terminal !== true && !sources.has(name)) at(key, 'a non-terminal state needs at least one outgoing transition')
   }
   return issues
@@ -87,7 +91,7 @@ export function definitionIssues(def: Definition): Issue[] {
 export function compilePipeline(def: Definition): CompiledPipeline {
   const stages = new Map<string, StageInfo>()
   for (const [name, s] of Object.entries(def.states as Record<string, StateShape>)) {
-    stages.set(name, { name, agentRole: s.agent_role ?? null, isTerminal: s.terminal === true })
+    stages.set(name, { name, agentRole: s.agent_role ?? null, isTerminal: s.terminal === true, isGate: s.gate === true })
   }
   const transitions = def.transitions.map((t) => ({
     from: t.from,
@@ -105,6 +109,10 @@ export function findTransition(p: CompiledPipeline, from: string, trigger: strin
 
 export function isTerminalStage(p: CompiledPipeline, stage: string): boolean {
   return p.stages.get(stage)?.isTerminal === true
+}
+
+export function isGateStage(p: CompiledPipeline, stage: string): boolean {
+  return p.stages.get(stage)?.isGate === true
 }
 
 /** (stage, role) pairs that agents can claim from: non-terminal stages with an agent_role. */

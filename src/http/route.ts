@@ -1,7 +1,7 @@
 import type { AnyReply } from './reply.ts'
 import type { App } from '../app.ts'
 
-export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE'
+export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
 
 /**
  * Who may call a route when an API token is configured:
@@ -37,6 +37,7 @@ export const get = route('GET', 'api')
 export const post = route('POST', 'api')
 export const put = route('PUT', 'api')
 export const del = route('DELETE', 'api')
+export const patch = route('PATCH', 'api')
 
 export function withAccess(r: Route, access: Access): Route {
   return { ...r, access }

@@ -20,7 +20,7 @@ type Matched = { route: Route; params: Record<string, string> }
 /** The routes of one parameterless path, by method, with the answer to a wrong method precomputed. */
 type Literal = { byMethod: Map<string, Route>; allowed: string[]; isPublic: boolean }
 
-const METHODS: ReadonlySet<string> = new Set(['GET', 'POST', 'PUT', 'DELETE'])
+const METHODS: ReadonlySet<string> = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE'])
 const JSON_TYPE = 'application/json; charset=utf-8'
 
 /**

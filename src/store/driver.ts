@@ -5,9 +5,10 @@ import type { CompiledPipeline } from '../domain/pipeline.ts'
 import type { LeaseProof } from '../domain/lease.ts'
 import type { DecodedSpans } from '../otlp/span.ts'
 import type {
-  ArtifactFilter, ArtifactRow, AssignmentRow, Claim, ClaimRequest, DependencyView, EntryRow, EventRow, HitRow,
-  IdempotencyKey, LeaseView, NewArtifact, NewTask, PipelineRow, RoleQueueStats, RunRow, Search, SpanFilter, SpanRow,
-  StageOverview, TaskFilter, TaskRow, ThroughputMinute, TransitionRequest, TransitionResult, TimeCursor,
+  ArtifactFilter, ArtifactRow, AssignmentRow, BulkFilter, BulkItem, Claim, ClaimRequest, DependencyView, EntryRow,
+  EventRow, HitRow, IdempotencyKey, LeaseView, NewArtifact, NewTask, PipelineRow, RoleQueueStats, RunRow, Search,
+  SignalRequest, SignalResult, SpanFilter, SpanRow, StageOverview, TaskEventRow, TaskFilter, TaskPatch, TaskRow,
+  ThroughputMinute, TimeCursor, TransitionRequest, TransitionResult,
 } from './types.ts'
 
 /** SQLite's changes run synchronously inside its group-committed writer; PostgreSQL's are async. */
@@ -41,6 +42,15 @@ export interface Changes {
   unassign(taskId: string, agentId: string, nowMs: number): Awaitable<void>
   cancelTask(taskId: string, reason: string | null, nowMs: number): Awaitable<TaskRow>
   requeueTask(taskId: string, stage: string | null, nowMs: number): Awaitable<TaskRow>
+  /** PATCH /tasks/{id}: bumps task_version; an `edited` task event. */
+  editTask(taskId: string, patch: TaskPatch, nowMs: number): Awaitable<TaskRow>
+  /** The task with its runs, events, artifacts and edges; a live lease is a 409 unless `force`. */
+  deleteTask(taskId: string, force: boolean, nowMs: number): Awaitable<void>
+  /** Moves a task out of a human gate along a transition of `trigger`; a `signaled` task event. */
+  signalTask(taskId: string, req: SignalRequest, nowMs: number): Awaitable<SignalResult>
+  /** One batch of a bulk requeue or cancel: each item on its own (one failing does not stop the rest). */
+  requeueTasks(taskIds: readonly string[], stage: string | null, nowMs: number): Awaitable<BulkItem[]>
+  cancelTasks(taskIds: readonly string[], reason: string | null, nowMs: number): Awaitable<BulkItem[]>
 
   /** Reaps expired leases first (so a claim sees work they freed), then leases the best task, or null. */
   claim(req: ClaimRequest, nowMs: number): Awaitable<{ claim: Claim | null; reaped: number }>
@@ -82,6 +92,14 @@ export interface Reads {
   /** limit + 1 rows in (created_at_ms, id) order after the cursor; the extra one only says there is more. */
   tasks(filter: TaskFilter): Promise<TaskRow[]>
   dependencies(taskId: string): Promise<DependencyView[]>
+  /** The tasks of these ids that exist (any order). */
+  tasksByIds(ids: readonly string[]): Promise<TaskRow[]>
+  /** limit + 1 task events after event id `after`. */
+  taskEvents(taskId: string, after: number, limit: number): Promise<TaskEventRow[]>
+  /** Ids of up to `limit` tasks matching a bulk filter, in (created_at_ms, id) order after the cursor. */
+  matchTasks(filter: BulkFilter, after: TimeCursor | null, limit: number): Promise<Array<{ id: string; created_at_ms: number }>>
+  /** Tasks waiting at a stage (not dead-lettered or canceled): a human gate's queue. */
+  waitingAt(pipelineId: string, stage: string): Promise<number>
   assignments(taskId: string): Promise<AssignmentRow[]>
   run(id: string): Promise<RunRow | undefined>
   latestRun(taskId: string): Promise<RunRow | undefined>

@@ -47,6 +47,31 @@ export type NewTask = {
   assigned_by?: string | null
 }
 
+export type { TaskPatch } from '../domain/task-patch.ts'
+
+/** An event of a task outside any run (an edit, a signal, a bulk requeue or cancel). */
+export type TaskEventRow = { id: number; task_id: string; ts_ms: number; kind: string; data_json: string }
+
+export type SignalRequest = { trigger: string; data: unknown; expectedStage: string | null }
+
+export type SignalResult = { task: TaskRow; previous_stage: string; new_stage: string; trigger: string }
+
+/** Which tasks a bulk requeue or cancel takes; at least one field is set. */
+export type BulkFilter = {
+  pipeline_id?: string
+  stage?: string
+  status?: BulkStatus
+  dead_letter_reason?: DeadLetterReason
+  created_before_ms?: number
+}
+
+/** The statuses a bulk filter understands (a subset of GET /tasks's). */
+export const BULK_STATUS = ['dead_lettered', 'canceled', 'leased', 'blocked'] as const
+export type BulkStatus = (typeof BULK_STATUS)[number]
+
+/** One item of a bulk answer. */
+export type BulkItem = { id: string; ok: boolean; changed: boolean; error?: { code: string; message: string } }
+
 export type TaskFilter = { stage?: string; pipelineId?: string; after: TimeCursor | null; limit: number }
 
 export type DependencyView = { depends_on_task_id: string; resolved: boolean }

@@ -168,7 +168,9 @@ function assertEnvelope(res: Sent, what: string): void {
 test(`${RUNS} generated requests across every route: no 5xx, every error an envelope, the server alive and the database consistent`, async (ctx) => {
   await fc.assert(fc.asyncProperty(arbitraries(ctx), async (r) => {
     // Printable ASCII only: a client cannot put anything else in a request line (Node refuses to send it).
-    const target = (r.target.path + r.query).replace(/[^\x21-\x7e]/gu, (c) => encodeURIComponent(c))
+    // A task wait is bounded like a long-poll claim: without timeout_ms it would hold the run for 30 s.
+    const query = /\/wait\/?$/.test(r.target.path) ? `${r.query === '' ? '?' : `${r.query}&`}timeout_ms=20` : r.query
+    const target = (r.target.path + query).replace(/[^\x21-\x7e]/gu, (c) => encodeURIComponent(c))
     const method: string = r.method ?? r.target.routeMethod
     const body = method === 'GET' || method === 'HEAD' ? undefined : r.body
     const res = await send(ctx, method, target, r.headers as Record<string, string>, body)

@@ -66,7 +66,7 @@ test('a known path with a wrong method is 405 method_not_allowed with Allow', as
     ['PATCH', '/tasks', 'GET, HEAD, POST'],
     ['DELETE', '/pipelines', 'GET, HEAD, POST'],
     ['POST', '/health', 'GET, HEAD'],
-    ['PUT', `/tasks/${taskId}`, 'GET, HEAD'],
+    ['PUT', `/tasks/${taskId}`, 'DELETE, GET, HEAD, PATCH'],
     ['GET', `/tasks/${taskId}/dependencies/x`, 'DELETE'],
     ['POST', `/tasks/${taskId}/assignments/x`, 'DELETE'],
     ['OPTIONS', '/tasks/bulk', 'POST'],
@@ -243,6 +243,8 @@ test('every route with a path id answers an unknown id with 404', async ({ s, ta
   const bodies: Record<string, unknown> = {
     'POST /tasks/:id/dependencies': { depends_on_task_id: taskId },
     'POST /tasks/:id/assignments': { agent_id: 'a' },
+    'PATCH /tasks/:id': { priority: 1 },
+    'POST /tasks/:id/signal': { trigger: 't' },
   }
   // Store paths name a namespace and a key, not records that must exist (a PUT creates them).
   for (const route of ROUTES.filter((r) => r.path.includes(':') && !r.path.startsWith('/store'))) {

@@ -84,10 +84,14 @@ test('every route that takes a JSON body rejects a stray field, naming only it',
     { method: 'POST', path: `/leases/${lease.lease_id}/release`, body: { reason: 'r', delay_ms: 0 }, headers: auth },
     { method: 'POST', path: '/artifacts', body: { task_id: taskId, run_id: lease.run.id, kind: 'k', uri: 'u', sha256: 'x', size_bytes: 1, meta: {} } },
     { method: 'PUT', path: '/store/ns/key', body: { value: 1 } },
+    { method: 'PATCH', path: `/tasks/${taskId}`, body: { title: 't', description: 'd', priority: 1, metadata: {}, retry_policy: { max_attempts: 2, retry_delay_ms: 0, dead_letter_stage: 'done' }, not_before_ms: 0, assigned_agent_id: 'a', expected_task_version: 1 } },
+    { method: 'POST', path: `/tasks/${taskId}/signal`, body: { trigger: 't', data: 1, expected_stage: 'work' } },
+    { method: 'POST', path: '/tasks/requeue', body: { ids: [taskId], stage: 'work' } },
+    { method: 'POST', path: '/tasks/cancel', body: { filter: { pipeline_id: pipelineId, stage: 'work', status: 'canceled', dead_letter_reason: 'canceled', created_before_ms: 1 }, reason: 'r' } },
   ]
   // OTLP/JSON bodies are not in the list: OTLP receivers ignore unknown fields (the OTLP specification says so).
   // Nor is /mcp: it takes JSON-RPC messages; the MCP tools' own arguments are strict (tests/mcp).
-  const withBody = ROUTES.filter((r) => (r.method === 'POST' || r.method === 'PUT') && !r.path.endsWith('/v1/traces') && r.path !== '/mcp')
+  const withBody = ROUTES.filter((r) => (r.method === 'POST' || r.method === 'PUT' || r.method === 'PATCH') && !r.path.endsWith('/v1/traces') && r.path !== '/mcp')
   const pattern = (path: string) => new RegExp(`^${path.replace(/:\w+/g, '[^/]+')}$`)
   for (const r of withBody) assert.ok(calls.some((c) => c.method === r.method && pattern(r.path).test(c.path)), `${r.method} ${r.path} is not tested`)
   for (const c of calls) {

@@ -58,7 +58,7 @@ export const leaseRoutes: Route[] = [
         return rawJson(200, claimJson(result.claim))
       }, claimOptions)
       // Reaping frees work for others (a claim's own commit wakes nobody).
-      if (reaped > 0) app.waiters.poke()
+      if (reaped > 0) { app.waiters.poke(); app.taskWatch.poke() }
       // The answer can go out now; if its client is gone, nobody would ever hold this lease.
       if (reply.status === 200 && input.signal.aborted) return giveBack(input, app, leaseId)
       return reply

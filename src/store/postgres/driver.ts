@@ -22,6 +22,7 @@ import { entriesChanges, entriesReads } from './entries.ts'
 import { spansChanges, spansReads } from './spans.ts'
 import { opsReads } from './ops.ts'
 import { consoleReads } from './console.ts'
+import { lifecycleChanges, lifecycleReads } from './lifecycle.ts'
 
 export type PostgresDriverOptions = {
   url: string
@@ -50,10 +51,12 @@ export async function openPostgresDriver(options: PostgresDriverOptions): Promis
   }
   const ctx = createContext(clock)
   const waker = createWaker(pool, (err) => log.error('PostgreSQL wake-up failed to go out', err))
+  const runChanges = runsChanges(ctx)
   const txChanges: TxChanges = {
     ...pipelinesChanges(ctx),
     ...tasksChanges(ctx),
-    ...runsChanges(ctx),
+    ...runChanges,
+    ...lifecycleChanges(ctx, runChanges),
     ...artifactsChanges(ctx),
     ...entriesChanges(ctx),
     ...spansChanges(ctx),
@@ -68,6 +71,7 @@ export async function openPostgresDriver(options: PostgresDriverOptions): Promis
     ...spansReads(pool, ctx),
     ...opsReads(pool, ctx),
     ...consoleReads(pool),
+    ...lifecycleReads(pool),
   }
 
   /** The Changes of one transaction: every method bound to its client. */

@@ -9,6 +9,7 @@ import { createWriter } from './writer.ts'
 import { sqliteFailure } from './failures.ts'
 import { createTaskChanges } from './task-changes.ts'
 import { createLeaseChanges } from './lease-changes.ts'
+import { createLifecycleChanges } from './lifecycle-changes.ts'
 import { answerToRecord, recordedAnswer } from '../answers.ts'
 
 export type SqliteDriverOptions = {
@@ -21,7 +22,8 @@ export function createSqliteDriver(db: Db, options: SqliteDriverOptions): Driver
   const listeners: WakeListener[] = []
   // The store tells of every time at which a task becomes claimable by the clock; a change that rolls back
   // only causes a needless wake-up.
-  const store = createStore(db, (atMs) => { for (const l of listeners) l.eligibleAt(atMs) })
+  const onEligibleAt = (atMs: number) => { for (const l of listeners) l.eligibleAt(atMs) }
+  const store = createStore(db, onEligibleAt)
   const writer = createWriter(db, {
     clock: options.clock,
     lockTimeoutMs: options.lockTimeoutMs,
@@ -32,6 +34,7 @@ export function createSqliteDriver(db: Db, options: SqliteDriverOptions): Driver
   const changes: Changes = {
     ...createTaskChanges(store),
     ...createLeaseChanges(store),
+    ...createLifecycleChanges(db, store, onEligibleAt),
     createPipeline: (name, definition, compiled, nowMs) => store.pipelines.create(name, definition, compiled, nowMs),
     setPaused: (id, paused) => store.pipelines.setPaused(id, paused),
     createArtifact: (artifact, nowMs) => store.artifacts.create(artifact, nowMs),
@@ -63,6 +66,10 @@ export function createSqliteDriver(db: Db, options: SqliteDriverOptions): Driver
     task: (id) => store.tasks.get(id),
     tasks: (filter) => store.tasks.list(filter),
     dependencies: (taskId) => store.dependencies.list(taskId),
+    tasksByIds: (ids) => store.taskLookups.byIds(ids),
+    taskEvents: (taskId, after, limit) => store.taskEvents.listOf(taskId, after, limit),
+    matchTasks: (filter, after, limit) => store.taskLookups.match(filter, after, limit),
+    waitingAt: (pipelineId, stage) => store.taskLookups.waitingAt(pipelineId, stage),
     assignments: (taskId) => store.assignments.list(taskId),
     run: (id) => store.runs.get(id),
     latestRun: (taskId) => store.runs.latestOf(taskId),

@@ -14,6 +14,8 @@ import { createOpsStore } from './ops.ts'
 import { createSpanStore } from './spans.ts'
 import { createKvStore } from './kv.ts'
 import { createConsoleStore } from './console.ts'
+import { createTaskEventStore } from './task-events.ts'
+import { createTaskLookups } from './task-lookups.ts'
 
 export type Store = ReturnType<typeof createStore>
 
@@ -43,5 +45,7 @@ export function createStore(db: Db, onEligibleAt: (atMs: number) => void = () =>
     spans: createSpanStore(db),
     kv: createKvStore(db),
     console: createConsoleStore(db),
+    taskEvents: createTaskEventStore(db),
+    taskLookups: createTaskLookups(db),
   }
 }
