@@ -4,30 +4,35 @@ import type { App } from '../app.ts'
 import type { Input } from '../http/route.ts'
 import type { Awaitable, Changes } from '../store/driver.ts'
 import { noContent } from '../http/reply.ts'
-import { AppError } from '../domain/errors.ts'
+import type { BulkItem } from '../store/types.ts'
 
 export async function commitChange(app: App, path: string, change: (c: Changes) => Awaitable<unknown>): Promise<void> {
   const input = { method: 'POST', rawPath: path, idempotencyKey: null, body: null } as unknown as Input
   await app.commit(input, change, () => noContent())
 }
 
-/** Runs one change per task, `BATCH` at a time; how many succeeded and the first failure's message. */
-export async function commitEach(app: App, ids: readonly string[], change: (id: string) => (c: Changes) => Awaitable<unknown>) {
+/**
+ * A bulk requeue or cancel: one change per batch of `BATCH` tasks (each item on its own inside it, as on POST
+ * /tasks/requeue), so the writer is never held for long; how many changed and the first refusal's message.
+ */
+export async function commitBulk(app: App, ids: readonly string[], batch: (c: Changes, ids: readonly string[]) => Awaitable<BulkItem[]>) {
   let done = 0
   let failed = 0
   let firstError: string | null = null
   for (let i = 0; i < ids.length; i += BATCH) {
-    const results = await Promise.allSettled(ids.slice(i, i + BATCH).map((id) => commitChange(app, `/ui/tasks/${id}`, change(id))))
-    for (const r of results) {
-      if (r.status === 'fulfilled') done++
-      else if (r.reason instanceof AppError) {
+    let items: BulkItem[] = []
+    const input = { method: 'POST', rawPath: '/ui/tasks/bulk', idempotencyKey: null, body: null } as unknown as Input
+    await app.commit(input, (c) => batch(c, ids.slice(i, i + BATCH)), (result) => { items = result; return noContent() })
+    for (const item of items) {
+      if (item.ok) done++
+      else {
         failed++
-        firstError ??= r.reason.message
-      } else throw r.reason
+        firstError ??= item.error?.message ?? null
+      }
     }
   }
   return { done, failed, firstError }
 }
 
-// Concurrent changes share one SQLite commit (group commit); a bounded batch keeps the writer's queue short.
-const BATCH = 100
+// As the API's bulk routes: a batch is one short transaction.
+const BATCH = 200

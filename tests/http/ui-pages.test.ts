@@ -116,6 +116,22 @@ test('dead letters list the reason and last error; requeue to another stage and 
   assert.is((await s.request('GET', `/tasks/${w.claimable}`)).body.dead_letter_reason, 'canceled')
 })
 
+test('the priority of a task is changed from its page, and claims follow it', async ({ s }) => {
+  const { pipelineId, role } = await singleStage(s)
+  const first = await createTask(s, pipelineId, { title: 'first' })
+  const second = await createTask(s, pipelineId, { title: 'second' })
+  const c = await opened(s)
+  assert.match((await c.get(`/ui/tasks/${second}`)).text, 'name="priority"')
+  const res = await c.post(`/ui/tasks/${second}/priority`, { priority: '9' })
+  assert.is(res.status, 303)
+  assert.match(res.headers.get('location')!, 'done=reprioritized')
+  const task = (await s.request('GET', `/tasks/${second}`)).body
+  assert.is(task.priority, 9)
+  assert.is(task.task_version, 2)
+  assert.is((await claim(s, role))!.task.id, second)
+  assert.is((await c.post(`/ui/tasks/${first}/priority`, { priority: 'high' })).status, 400)
+})
+
 test('a bulk action shows the count first, then changes every matching task', async ({ s }) => {
   const { pipelineId } = await singleStage(s)
   const ids = []

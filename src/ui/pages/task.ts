@@ -14,7 +14,7 @@ import type { TaskRow } from '../../store/types.ts'
 
 const RUN_LIMIT = 100
 
-const NOTICES: Record<string, string> = { requeued: 'Task requeued.', canceled: 'Task canceled.' }
+const NOTICES: Record<string, string> = { requeued: 'Task requeued.', canceled: 'Task canceled.', reprioritized: 'Priority changed.' }
 
 export const taskRoutes: UiRoute[] = [
   uiGet('tasks/:id', async (req, app) => {
@@ -85,6 +85,13 @@ ${timeline.length === 0 ? html`<p class="muted">Nothing recorded.</p>` : html`<t
     return seeOther(returnTo(req.form, `/ui/tasks/${encodeURIComponent(req.params.id)}?done=requeued`))
   }),
 
+  uiPost('tasks/:id/priority', async (req, app) => {
+    const priority = Number(req.form.get('priority'))
+    if (!Number.isSafeInteger(priority)) throw new AppError('validation_failed', 400, 'Priority must be an integer')
+    await commitChange(app, `/ui/tasks/${req.params.id}/priority`, (c) => c.editTask(req.params.id, { priority }, app.clock.now()))
+    return seeOther(returnTo(req.form, `/ui/tasks/${encodeURIComponent(req.params.id)}?done=reprioritized`))
+  }),
+
   uiPost('tasks/:id/cancel', async (req, app) => {
     const reason = req.form.get('reason') || null
     await commitChange(app, `/ui/tasks/${req.params.id}/cancel`, (c) => c.cancelTask(req.params.id, reason, app.clock.now()))
@@ -101,6 +108,9 @@ export function actions(task: TaskRow, compiled: CompiledPipeline | undefined, c
 <form method="post" action="${path}/requeue" class="inline">${csrfField(csrf)}${returnField}
   <label>Requeue to <select name="stage"><option value="">its stage (${task.stage})</option>${stages.filter((s) => s !== task.stage).map((s) => html`<option>${s}</option>`)}</select></label>
   <button type="submit">Requeue</button></form>
+<form method="post" action="${path}/priority" class="inline">${csrfField(csrf)}${returnField}
+  <label>Priority <input name="priority" type="number" step="1" value="${String(task.priority)}" size="6" required></label>
+  <button type="submit">Set priority</button></form>
 <form method="post" action="${path}/cancel" class="inline">${csrfField(csrf)}${returnField}
   <label>Reason <input name="reason" size="14"></label>
   <button type="submit" class="danger" data-confirm="Cancel this task?">Cancel</button></form>

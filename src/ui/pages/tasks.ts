@@ -11,7 +11,7 @@ import { filterForm, filterQuery, taskFilterOf, FILTER_FIELDS, type FilterForm }
 import { timeCursorOf } from '../../http/pagination.ts'
 import type { CompiledPipeline } from '../../domain/pipeline.ts'
 import type { TaskRow } from '../../store/types.ts'
-import { commitEach } from '../changes.ts'
+import { commitBulk } from '../changes.ts'
 import { AppError } from '../../domain/errors.ts'
 
 const PAGE_SIZE = 50
@@ -71,8 +71,8 @@ ${next === null ? '' : html`<a href="/ui/tasks?${filterQuery(form, { cursor: nex
     }
     const ids = scope === 'selected' ? req.form.getAll('id') : await matchingIds(app, form)
     if (req.form.get('confirm') !== 'yes') return ok(confirmPage(req, action, scope, form, ids))
-    const result = await commitEach(app, ids, (id) => (c) =>
-      action === 'cancel' ? c.cancelTask(id, 'canceled from the console', app.clock.now()) : c.requeueTask(id, null, app.clock.now()))
+    const result = await commitBulk(app, ids, (c, batch) =>
+      action === 'cancel' ? c.cancelTasks(batch, 'canceled from the console', app.clock.now()) : c.requeueTasks(batch, null, app.clock.now()))
     const report: Record<string, string> = { action, done: String(result.done), failed: String(result.failed) }
     if (result.firstError !== null) report.why = result.firstError
     return seeOther(`/ui/tasks?${filterQuery(form, report)}`)
