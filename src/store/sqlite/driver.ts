@@ -9,6 +9,7 @@ import { createWriter } from './writer.ts'
 import { sqliteFailure } from './failures.ts'
 import { createTaskChanges } from './task-changes.ts'
 import { createLeaseChanges } from './lease-changes.ts'
+import { createScheduleChanges } from './schedule-changes.ts'
 import { answerToRecord, recordedAnswer } from '../answers.ts'
 
 export type SqliteDriverOptions = {
@@ -29,8 +30,10 @@ export function createSqliteDriver(db: Db, options: SqliteDriverOptions): Driver
   })
   const now = () => writer.lateChangeTime() ?? options.clock.now()
 
+  const taskChanges = createTaskChanges(store)
   const changes: Changes = {
-    ...createTaskChanges(store),
+    ...taskChanges,
+    ...createScheduleChanges(store, taskChanges.createTasks),
     ...createLeaseChanges(store),
     createPipeline: (name, definition, compiled, nowMs) => store.pipelines.create(name, definition, compiled, nowMs),
     setPaused: (id, paused) => store.pipelines.setPaused(id, paused),
@@ -77,6 +80,11 @@ export function createSqliteDriver(db: Db, options: SqliteDriverOptions): Driver
     queue: (nowMs, nearExpiryMs, stuckMs) => store.ops.queue(nowMs, nearExpiryMs, stuckMs),
     health: (nowMs) => ({ tasks_by_stage: store.health.tasksByStage(), active_leases: store.health.activeLeases(nowMs) }),
     claimants: (role, nowMs) => store.leases.claimableBy(role, nowMs),
+    schedule: (name) => store.schedules.get(name),
+    schedules: (prefix, afterName, limit) => store.schedules.list(prefix, afterName, limit),
+    allSchedules: () => store.schedules.all(),
+    scheduleControl: () => store.schedules.control(),
+    scheduleTasks: (name, beforeSlot, limit) => store.schedules.tasks(name, beforeSlot, limit),
   })
 
   return {
@@ -88,6 +96,8 @@ export function createSqliteDriver(db: Db, options: SqliteDriverOptions): Driver
     lateChangeTime: writer.lateChangeTime,
     // One server per file (src/store/sqlite/server-lock.ts): every write is this process's own.
     watch: (listener) => { listeners.push(listener) },
+    // Only this process writes the file: the timer hears of every change from the routes that make it.
+    watchSchedules: () => {},
     close: async () => {},
   }
 }
