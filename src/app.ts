@@ -19,6 +19,9 @@ import { createWaiters, type Waiters } from './http/waiters.ts'
 import { otlpRoutes } from './http/routes/otlp.ts'
 import { kvRoutes } from './http/routes/kv.ts'
 import { mcpRoutes } from './http/routes/mcp.ts'
+import { scheduleRoutes } from './http/routes/schedules.ts'
+import { scheduleControlRoutes } from './http/routes/schedule-control.ts'
+import { createScheduler, type Scheduler } from './schedules/timer.ts'
 import { createMcpEndpoint, type McpEndpoint } from './mcp/http.ts'
 import type { Toolset } from './mcp/session.ts'
 import { VERSION } from './version.ts'
@@ -50,11 +53,13 @@ export type App = {
   waiters: Waiters
   log: Log
   mcp: McpEndpoint
+  scheduler: Scheduler
 }
 
 export const ROUTES: Route[] = [
   ...metaRoutes, ...pipelineRoutes, ...taskRoutes, ...linkRoutes, ...controlRoutes,
   ...leaseRoutes, ...runRoutes, ...artifactRoutes, ...opsRoutes, ...otlpRoutes, ...kvRoutes, ...mcpRoutes,
+  ...scheduleControlRoutes, ...scheduleRoutes,
 ]
 
 const IDEMPOTENCY_SWEEP_MS = 60 * 60 * 1000
@@ -69,7 +74,9 @@ export function createApp(options: { driver: Driver; clock: Clock; log: Log; con
   const commit = createCommit(driver, waiters.poke)
   // The MCP tools call the API through the router (bound below), exactly as a client over HTTP would.
   const mcp = createMcpEndpoint({ clock, log, apiToken: config.token, toolsets: config.mcpToolsets, callRoute: (r) => router.call(r) })
-  const app: App = { driver, clock, config, log, commit, waiters, mcp }
+  const scheduler = createScheduler({ driver, clock, log })
+  driver.watchSchedules((name) => void scheduler.changed(name))
+  const app: App = { driver, clock, config, log, commit, waiters, mcp, scheduler }
   const router = createRouter(ROUTES, app)
   const adapter = createServerAdapter<ServerContext>(router.handle)
 
@@ -78,6 +85,7 @@ export function createApp(options: { driver: Driver; clock: Clock; log: Log; con
   const sweepTimer = setInterval(sweep, IDEMPOTENCY_SWEEP_MS).unref()
   const reaper = createReaper({ driver, clock, log, onReaped: () => waiters.poke() })
   if (options.autoReap !== false) reaper.start()
+  void scheduler.start()
 
   return {
     app,
@@ -85,10 +93,12 @@ export function createApp(options: { driver: Driver; clock: Clock; log: Log; con
     handler: adapter,
     sweepIdempotency: sweep,
     reaper,
+    scheduler,
     /** Stops timers and answers every waiting claim 204; the caller closes the server and the driver. */
     close(): void {
       clearInterval(sweepTimer)
       reaper.stop()
+      scheduler.stop()
       waiters.close()
       void mcp.close()
     },
