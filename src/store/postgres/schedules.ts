@@ -48,7 +48,8 @@ const setControl = statement<ScheduleControl>('schedule_control_set', `
   WHERE id = 1 RETURNING paused::int AS paused, resumed_at_ms, updated_at_ms`)
 const slotExists = statement('schedule_slot_exists',
   'SELECT 1 FROM schedule_slots WHERE schedule_name = $1 AND scheduled_at_ms = $2 AND NOT manual')
-const placeOf = statement<{ pipeline_id: string; stage: string }>('schedule_last_task', 'SELECT pipeline_id, stage FROM tasks WHERE id = $1')
+const placeOf = statement<{ pipeline_id: string; stage: string; dead_letter_reason: string | null }>('schedule_last_task',
+  'SELECT pipeline_id, stage, dead_letter_reason FROM tasks WHERE id = $1')
 // The slot and the cursor in one statement; a scheduled slot recorded already inserts nothing, and then
 // the cursor is left alone too.
 const record = statement<{ id: number }>('schedule_slot_record', `
@@ -77,9 +78,10 @@ function notFound(): AppError {
   return new AppError('not_found', 404, 'Schedule not found')
 }
 
+/** Still in play: not in a terminal stage, and not dead-lettered or canceled (out of play for good). */
 async function isOpen(ctx: PgContext, tx: Tx, taskId: string): Promise<boolean> {
   const place = await placeOf.one(tx, [taskId])
-  return place !== undefined && !isResolvedIn(await compiledOf(ctx, tx, [place.pipeline_id]), place)
+  return place !== undefined && place.dead_letter_reason === null && !isResolvedIn(await compiledOf(ctx, tx, [place.pipeline_id]), place)
 }
 
 async function fireSlot(ctx: PgContext, tx: Tx, fire: Parameters<TxChanges['fireSlot']>[1], nowMs: number): Promise<FireResult> {

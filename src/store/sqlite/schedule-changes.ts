@@ -10,6 +10,12 @@ type ScheduleChanges = Pick<Changes, 'putSchedule' | 'deleteSchedule' | 'pauseSc
 export function createScheduleChanges(store: Store, createTasks: Changes['createTasks']): ScheduleChanges {
   const { schedules } = store
 
+  /** Still in play: not in a terminal stage, and not dead-lettered or canceled (out of play for good). */
+  function isOpen(taskId: string): boolean {
+    const task = store.tasks.get(taskId)
+    return task !== undefined && task.dead_letter_reason === null && !store.tasks.isResolved(taskId)
+  }
+
   return {
     putSchedule(name, spec, paused, nowMs) {
       const existing = schedules.get(name)
@@ -27,7 +33,7 @@ export function createScheduleChanges(store: Store, createTasks: Changes['create
         if (row.paused === 1 || schedules.control().paused === 1) return { outcome: 'paused', task_id: null }
         if (schedules.hasSlot(fire.name, fire.slotMs)) return { outcome: 'exists', task_id: null }
         const spec = JSON.parse(row.spec_json) as ScheduleSpec
-        if (spec.overlap === 'skip_if_open' && row.last_task_id !== null && !store.tasks.isResolved(row.last_task_id)) {
+        if (spec.overlap === 'skip_if_open' && row.last_task_id !== null && isOpen(row.last_task_id)) {
           schedules.record(fire.name, fire.slotMs, false, null, 'skipped_overlap', null, nowMs)
           return { outcome: 'skipped_overlap', task_id: null }
         }
