@@ -47,13 +47,18 @@ const ScheduleBody = v.object({
   paused: v.optional(v.boolean(), false),
 })
 
+// Intl answers in ≈ 0.1 ms; the zones it knew once it knows for the life of the process.
+const knownZones = new Set<string>(['UTC'])
+
 function isKnownTimeZone(zone: string): boolean {
+  if (knownZones.has(zone)) return true
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: zone })
-    return true
   } catch {
     return false
   }
+  knownZones.add(zone)
+  return true
 }
 
 /** The timing fields' problems: exactly one timing, and each one well formed. */
