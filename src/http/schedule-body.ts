@@ -87,8 +87,10 @@ async function referenceDetails(app: App, task: ScheduleSpec['task']): Promise<D
     details.push({ path: 'task.retry_policy.dead_letter_stage', message: `names no stage of the pipeline: ${deadLetter}` })
   }
   const upstream = await Promise.all((task.dependencies ?? []).map((id) => app.driver.reads.task(id)))
+  const ids = task.dependencies ?? []
   upstream.forEach((t, i) => {
     if (t === undefined) details.push({ path: `task.dependencies[${i}]`, message: 'no such task' })
+    else if (ids.indexOf(ids[i]) !== i) details.push({ path: `task.dependencies[${i}]`, message: 'listed twice' })
   })
   return details
 }

@@ -16,15 +16,17 @@ import { renderTask } from './template.ts'
 
 // setTimeout holds at most 2^31-1 ms; a later due time re-arms when this one fires.
 const MAX_TIMER_MS = 2 ** 31 - 1
-// Storage busy (another process holds SQLite's lock) or failing: the slot is tried again this much later.
-const RETRY_MS = 1_000
+// Storage busy (SQLite's batch is full, or another process holds its lock): the slot is tried again soon.
+const BUSY_RETRY_MS = 25
+// Storage failing: the slot is tried again this much later.
+const FAILED_RETRY_MS = 1_000
 // Schedules due together fire this many at a time, so SQLite commits them in shared batches and a
 // PostgreSQL pool is not drained by the timer alone.
 const FIRE_CONCURRENCY = 64
 
 // No parsed cron is kept per schedule (occurrences.ts: ≈ 80 KB each); one is made when the entry is due.
 type Entry = { row: ScheduleRow; spec: ScheduleSpec; cursorMs: number }
-type Fired = 'ok' | 'retry' | 'stop'
+type Fired = 'ok' | 'busy' | 'failed' | 'stop'
 
 export type Scheduler = ReturnType<typeof createScheduler>
 
@@ -79,7 +81,7 @@ export function createScheduler(deps: { driver: Driver; clock: Clock; log: Log }
     try {
       const render = (row: ScheduleRow) => renderTask(row.name, JSON.parse(row.spec_json) as ScheduleSpec, slotMs)
       const pending = driver.tryWrite((c) => c.fireSlot({ name, slotMs, manual: false, render }, clock.now()))
-      if (pending === null) return 'retry'
+      if (pending === null) return 'busy'
       const { outcome } = await pending
       if (outcome === 'gone' || outcome === 'paused') {
         await reload(name)
@@ -87,11 +89,13 @@ export function createScheduler(deps: { driver: Driver; clock: Clock; log: Log }
       }
       return 'ok'
     } catch (err) {
-      if (!(err instanceof AppError)) {
+      // Storage busy or full (503, 507) or broken: tried again later. A 4xx is the template's own fault.
+      if (!(err instanceof AppError) || err.status >= 500) {
         log.error(`schedule ${name}: firing slot ${slotMs} failed`, err)
-        return 'retry'
+        return 'failed'
       }
-      // The template no longer makes a valid task (a dependency it names is gone): recorded, not retried.
+      // The template no longer makes a valid task: recorded, not retried.
+      log.error(`schedule ${name}: slot ${slotMs} makes no task (${err.code}: ${err.message})`)
       await driver.tryWrite((c) => c.failSlot(name, slotMs, `${err.code}: ${err.message}`, clock.now()))
       return 'ok'
     }
@@ -104,8 +108,8 @@ export function createScheduler(deps: { driver: Driver; clock: Clock; log: Log }
     for (const slotMs of slotsToFire(entry.spec, occurrences, entry.cursorMs, nowMs)) {
       const fired = await fire(name, slotMs)
       if (fired === 'stop') return
-      if (fired === 'retry') {
-        if (entries.get(name) === entry) heap.set(name, nowMs + RETRY_MS)
+      if (fired === 'busy' || fired === 'failed') {
+        if (entries.get(name) === entry) heap.set(name, nowMs + (fired === 'busy' ? BUSY_RETRY_MS : FAILED_RETRY_MS))
         return
       }
     }

@@ -44,6 +44,7 @@ test('every_ms counts from when the schedule was first put; at is one instant, R
 test('bad definitions are 400 validation_failed naming the field', async ({ s }) => {
   const pipeline_id = await createPipeline(s)
   const task = { pipeline_id, title: 't' }
+  const upstream = await createTask(s, pipeline_id)
   const cases: Array<[Record<string, unknown>, string]> = [
     [{ cron: 'not a cron', task }, 'cron'],
     [{ cron: '61 * * * *', task }, 'cron'],
@@ -55,6 +56,7 @@ test('bad definitions are 400 validation_failed naming the field', async ({ s })
     [{ at: 'tomorrow', task }, 'at'],
     [{ every_ms: 5000, task: { pipeline_id: unique('missing'), title: 't' } }, 'task.pipeline_id'],
     [{ every_ms: 5000, task: { ...task, dependencies: [unique('no-task')] } }, 'task.dependencies[0]'],
+    [{ every_ms: 5000, task: { ...task, dependencies: [upstream, upstream] } }, 'task.dependencies[1]'],
     [{ every_ms: 5000, task, misfire: 'sometimes' }, 'misfire'],
     [{ every_ms: 5000, task, overlap: 'never' }, 'overlap'],
     [{ every_ms: 5000, task, surprise: 1 }, 'surprise'],
