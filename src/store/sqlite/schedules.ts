@@ -37,13 +37,13 @@ export function createScheduleStore(db: Db) {
     WHERE name = @name`)
   const page = db.prepare<{ prefix: string; after: string | null; limit: number }, ScheduleRow>(`
     SELECT * FROM schedules
-    WHERE substr(name, 1, length(@prefix)) = @prefix AND (@after IS NULL OR name > @after)
-    ORDER BY name LIMIT @limit`)
+    WHERE substr(name, 1, length(@prefix)) = +@prefix AND (@after IS NULL OR name > +@after)
+    ORDER BY name LIMIT +@limit`)
   const all = db.prepare<[], ScheduleRow>('SELECT * FROM schedules')
   const tasksOf = db.prepare<{ name: string; before: number | null; limit: number }, ScheduledTaskRow>(`
     SELECT t.*, s.id AS slot_id FROM schedule_slots s JOIN tasks t ON t.id = s.task_id
-    WHERE s.schedule_name = @name AND (@before IS NULL OR s.id < @before)
-    ORDER BY s.id DESC LIMIT @limit`)
+    WHERE s.schedule_name = +@name AND (@before IS NULL OR s.id < +@before)
+    ORDER BY s.id DESC LIMIT +@limit`)
 
   return {
     get: (name: string): ScheduleRow | undefined => byName.get(name),
