@@ -4,6 +4,9 @@
 
 type Item = { atMs: number; name: string; generation: number }
 
+// Superseded entries are kept until they outnumber the live ones (plus this), then dropped all at once.
+const COMPACT_SLACK = 1024
+
 export type DueHeap = ReturnType<typeof createDueHeap>
 
 export function createDueHeap() {
@@ -39,6 +42,16 @@ export function createDueHeap() {
     }
     return top
   }
+  /**
+   * Drops every superseded entry and rebuilds the heap: entries due far ahead (a yearly schedule put again and
+   * again) would otherwise wait for the top a long time, and pile up meanwhile.
+   */
+  function compact(): void {
+    const live = items.filter((item) => current.get(item.name) === item.generation)
+    items.length = 0
+    items.push(...live)
+    for (let i = (items.length >> 1) - 1; i >= 0; i--) down(i)
+  }
   /** Drops superseded entries off the top. */
   function clean(): void {
     while (items.length > 0 && current.get(items[0].name) !== items[0].generation) pop()
@@ -55,6 +68,7 @@ export function createDueHeap() {
       current.set(name, generation)
       items.push({ atMs, name, generation })
       up(items.length - 1)
+      if (items.length > 2 * current.size + COMPACT_SLACK) compact()
     },
     /** The earliest due time, or null if nothing is due ever. */
     peek(): number | null {
@@ -71,6 +85,8 @@ export function createDueHeap() {
       }
       return due
     },
+    /** Entries held, superseded ones included (at most about twice the live ones). */
+    held: (): number => items.length,
     clear(): void {
       items.length = 0
       current.clear()
