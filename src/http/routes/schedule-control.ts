@@ -3,7 +3,7 @@
 import * as v from 'valibot'
 import { get, post, type Route } from '../route.ts'
 import { optionalBody, queryLimit } from '../validate.ts'
-import { rawJson, json } from '../reply.ts'
+import { json, rawJson } from '../reply.ts'
 import { pageJson, parseIdCursor } from '../pagination.ts'
 import { taskJson } from '../render.ts'
 import { scheduleJson, scheduleStateJson } from '../schedule-json.ts'

@@ -1,13 +1,12 @@
 // Schedules as a resource: put (create or replace), read, list by prefix, delete (README: Schedules).
 import { del, get, put, type Input, type Route } from '../route.ts'
 import { queryLimit } from '../validate.ts'
-import { noContent, rawJson } from '../reply.ts'
+import { noContent, rawJson, type Reply } from '../reply.ts'
 import { pageJson } from '../pagination.ts'
 import { scheduleJson } from '../schedule-json.ts'
 import { parseScheduleBody } from '../schedule-body.ts'
 import { AppError, validationError } from '../../domain/errors.ts'
 import type { App } from '../../app.ts'
-import type { Reply } from '../reply.ts'
 
 const MAX_NAME_BYTES = 512
 /**
