@@ -346,7 +346,7 @@ CREATE TABLE schedule_slots (
   schedule_name   text COLLATE "C" NOT NULL,
   scheduled_at_ms bigint NOT NULL,
   manual          boolean NOT NULL,
-  task_id         text REFERENCES tasks (id),
+  task_id         text REFERENCES tasks (id) ON DELETE SET NULL,
   outcome         text NOT NULL CHECK (outcome IN ('created', 'skipped_overlap', 'failed')),
   error_text      text,
   created_at_ms   bigint NOT NULL

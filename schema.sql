@@ -417,14 +417,15 @@ CREATE TABLE schedules (
 -- One row per fire. The UNIQUE key on scheduled slots is what makes a slot fire exactly once: the row and
 -- the slot's task are written in one transaction, so a replay, a restart or a second node finds it there.
 -- A manual trigger is its own slot (manual = 1, scheduled_at_ms = when it was asked), outside the key.
--- task_id is NULL for a slot not fired: skipped by overlap, or its task could not be created (error_text).
--- Rows outlive their schedule's DELETE only if re-created: DELETE removes them, the tasks stay.
+-- task_id is NULL for a slot not fired: skipped by overlap, or its task could not be created (error_text);
+-- it becomes NULL if the task is deleted, and the slot stays recorded (fired once). A schedule's DELETE
+-- removes its rows; the tasks stay.
 CREATE TABLE schedule_slots (
   id              INTEGER PRIMARY KEY,
   schedule_name   TEXT NOT NULL,
   scheduled_at_ms INTEGER NOT NULL,
   manual          INTEGER NOT NULL CHECK (manual IN (0, 1)),
-  task_id         TEXT REFERENCES tasks (id),
+  task_id         TEXT REFERENCES tasks (id) ON DELETE SET NULL,
   outcome         TEXT NOT NULL CHECK (outcome IN ('created', 'skipped_overlap', 'failed')),
   error_text      TEXT,
   created_at_ms   INTEGER NOT NULL
