@@ -422,3 +422,51 @@ CREATE INDEX task_events_by_task ON task_events (task_id, id);
 CREATE TRIGGER tasks_count_delete AFTER DELETE ON tasks BEGIN
   UPDATE stage_counts SET count = count - 1 WHERE stage = old.stage;
 END;
+
+-- @migration 9: schedules
+
+-- Rules that create tasks (README: Schedules). spec_json is the validated definition (cron | every_ms | at,
+-- the task template, misfire and overlap policies); paused is apart so pause and resume leave it alone.
+-- anchor_ms is when the name was first put (every_ms counts its slots from it), since_ms when its timing
+-- last changed or it was last resumed (no slot at or before it fires), last_slot_ms the latest slot fired
+-- (the firing cursor a restart starts from), last_task_id the task of the latest fire (overlap).
+CREATE TABLE schedules (
+  name          TEXT PRIMARY KEY,
+  spec_json     TEXT NOT NULL,
+  paused        INTEGER NOT NULL DEFAULT 0 CHECK (paused IN (0, 1)),
+  anchor_ms     INTEGER NOT NULL,
+  since_ms      INTEGER NOT NULL,
+  last_slot_ms  INTEGER,
+  last_task_id  TEXT,
+  created_at_ms INTEGER NOT NULL,
+  updated_at_ms INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+
+-- One row per fire. The UNIQUE key on scheduled slots is what makes a slot fire exactly once: the row and
+-- the slot's task are written in one transaction, so a replay, a restart or a second node finds it there.
+-- A manual trigger is its own slot (manual = 1, scheduled_at_ms = when it was asked), outside the key.
+-- task_id is NULL for a slot not fired: skipped by overlap, or its task could not be created (error_text);
+-- it becomes NULL if the task is deleted, and the slot stays recorded (fired once). A schedule's DELETE
+-- removes its rows; the tasks stay.
+CREATE TABLE schedule_slots (
+  id              INTEGER PRIMARY KEY,
+  schedule_name   TEXT NOT NULL,
+  scheduled_at_ms INTEGER NOT NULL,
+  manual          INTEGER NOT NULL CHECK (manual IN (0, 1)),
+  task_id         TEXT REFERENCES tasks (id) ON DELETE SET NULL,
+  outcome         TEXT NOT NULL CHECK (outcome IN ('created', 'skipped_overlap', 'failed')),
+  error_text      TEXT,
+  created_at_ms   INTEGER NOT NULL
+) STRICT;
+CREATE UNIQUE INDEX schedule_slots_once ON schedule_slots (schedule_name, scheduled_at_ms) WHERE manual = 0;
+-- GET /schedules/{name}/tasks: newest first.
+CREATE INDEX schedule_slots_by_schedule ON schedule_slots (schedule_name, id);
+
+-- The global pause (POST /schedules/pause): one row. resumed_at_ms plays since_ms's part for every schedule.
+CREATE TABLE schedule_control (
+  id            INTEGER PRIMARY KEY CHECK (id = 1),
+  paused        INTEGER NOT NULL CHECK (paused IN (0, 1)),
+  resumed_at_ms INTEGER NOT NULL,
+  updated_at_ms INTEGER NOT NULL
+) STRICT;
+INSERT INTO schedule_control (id, paused, resumed_at_ms, updated_at_ms) VALUES (1, 0, 0, 0);

@@ -23,6 +23,9 @@ import { kvRoutes } from './http/routes/kv.ts'
 import { mcpRoutes } from './http/routes/mcp.ts'
 import { lifecycleRoutes } from './http/routes/lifecycle.ts'
 import { bulkRoutes } from './http/routes/bulk.ts'
+import { scheduleRoutes } from './http/routes/schedules.ts'
+import { scheduleControlRoutes } from './http/routes/schedule-control.ts'
+import { createScheduler, type Scheduler } from './schedules/timer.ts'
 import { createMcpEndpoint, type McpEndpoint } from './mcp/http.ts'
 import type { Toolset } from './mcp/session.ts'
 import { VERSION } from './version.ts'
@@ -57,11 +60,13 @@ export type App = {
   taskWatch: TaskWatch
   log: Log
   mcp: McpEndpoint
+  scheduler: Scheduler
 }
 
 export const ROUTES: Route[] = [
   ...metaRoutes, ...pipelineRoutes, ...bulkRoutes, ...taskRoutes, ...lifecycleRoutes, ...linkRoutes, ...controlRoutes,
   ...leaseRoutes, ...runRoutes, ...artifactRoutes, ...opsRoutes, ...otlpRoutes, ...kvRoutes, ...mcpRoutes,
+  ...scheduleControlRoutes, ...scheduleRoutes,
 ]
 
 const IDEMPOTENCY_SWEEP_MS = 60 * 60 * 1000
@@ -83,7 +88,9 @@ export function createApp(options: { driver: Driver; clock: Clock; log: Log; con
   const commit = createCommit(driver, () => { waiters.poke(); taskWatch.poke() })
   // The MCP tools call the API through the router (bound below), exactly as a client over HTTP would.
   const mcp = createMcpEndpoint({ clock, log, apiToken: config.token, toolsets: config.mcpToolsets, callRoute: (r) => router.call(r) })
-  const app: App = { driver, clock, config, log, commit, waiters, taskWatch, mcp }
+  const scheduler = createScheduler({ driver, clock, log })
+  driver.watchSchedules((name) => void scheduler.changed(name))
+  const app: App = { driver, clock, config, log, commit, waiters, taskWatch, mcp, scheduler }
   const router = createRouter(ROUTES, app)
   // The console's pages (/ui) are not API routes: they have their own router, sessions and CSRF checks. Loaded
   // on the first /ui request, so a server nobody browses (and every CLI run) does not pay for its modules.
@@ -99,6 +106,7 @@ export function createApp(options: { driver: Driver; clock: Clock; log: Log; con
   const sweepTimer = setInterval(sweep, IDEMPOTENCY_SWEEP_MS).unref()
   const reaper = createReaper({ driver, clock, log, onReaped: () => { waiters.poke(); taskWatch.poke() } })
   if (options.autoReap !== false) reaper.start()
+  void scheduler.start()
 
   return {
     app,
@@ -106,10 +114,12 @@ export function createApp(options: { driver: Driver; clock: Clock; log: Log; con
     handler: adapter,
     sweepIdempotency: sweep,
     reaper,
+    scheduler,
     /** Stops timers and answers every waiting claim 204; the caller closes the server and the driver. */
     close(): void {
       clearInterval(sweepTimer)
       reaper.stop()
+      scheduler.stop()
       waiters.close()
       taskWatch.close()
       void mcp.close()

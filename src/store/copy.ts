@@ -63,6 +63,14 @@ export const TABLES: Array<{
       from: ([id, ns, key, valueJson]) => `${searchVector(ns as string, key as string, valueJson as string)} ${recentVector(BigInt(id as string))}`,
     },
   },
+  {
+    name: 'schedules', order: 'name', booleans: ['paused'],
+    columns: ['name', 'spec_json', 'paused', 'anchor_ms', 'since_ms', 'last_slot_ms', 'last_task_id', 'created_at_ms', 'updated_at_ms'],
+  },
+  {
+    name: 'schedule_slots', order: 'id', identity: 'id', booleans: ['manual'],
+    columns: ['id', 'schedule_name', 'scheduled_at_ms', 'manual', 'task_id', 'outcome', 'error_text', 'created_at_ms'],
+  },
 ]
 
 // PostgreSQL takes at most 65,535 parameters a statement; rows are sent in chunks well under that.
@@ -86,6 +94,7 @@ export async function copySqliteToPostgres(source: Database.Database, target: pg
       progress(table.name, rows)
       report.push({ table: table.name, rows })
     }
+    await copyScheduleControl(source, client)
     await verifyCounts(source, client)
     await client.query('COMMIT')
   } catch (err) {
@@ -96,6 +105,17 @@ export async function copySqliteToPostgres(source: Database.Database, target: pg
     client.release()
   }
   return report
+}
+
+/**
+ * The global schedule pause: a single row each schema's migration creates (so it is not among TABLES,
+ * whose rows are inserted), set to the source's.
+ */
+async function copyScheduleControl(source: Database.Database, client: pg.PoolClient): Promise<void> {
+  const c = source.prepare('SELECT paused, resumed_at_ms, updated_at_ms FROM schedule_control WHERE id = 1').get() as
+    { paused: number; resumed_at_ms: number; updated_at_ms: number }
+  await client.query('UPDATE schedule_control SET paused = $1, resumed_at_ms = $2, updated_at_ms = $3 WHERE id = 1',
+    [c.paused === 1, c.resumed_at_ms, c.updated_at_ms])
 }
 
 async function refuseNonEmpty(client: pg.PoolClient): Promise<void> {

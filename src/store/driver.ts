@@ -10,6 +10,8 @@ import type {
   SignalRequest, SignalResult, SpanFilter, SpanRow, StageOverview, TaskEventRow, TaskFilter, TaskPatch, TaskRow,
   ThroughputMinute, TimeCursor, TransitionRequest, TransitionResult,
 } from './types.ts'
+import type { ScheduleSpec } from '../domain/schedule.ts'
+import type { FireResult, ScheduleControl, ScheduledTaskRow, ScheduleRow, SlotFire } from './schedule-types.ts'
 
 /** SQLite's changes run synchronously inside its group-committed writer; PostgreSQL's are async. */
 export type Awaitable<T> = T | Promise<T>
@@ -81,6 +83,22 @@ export interface Changes {
 
   /** Forgets answers older than 24 h; returns how many. */
   sweepAnswers(nowMs: number): Awaitable<number>
+
+  /** Creates or replaces a schedule; a replace that keeps its timing keeps its firing cursor. */
+  putSchedule(name: string, spec: ScheduleSpec, paused: boolean, nowMs: number): Awaitable<{ row: ScheduleRow; created: boolean }>
+  /** Removes a schedule and its slot records; the tasks it made stay. */
+  deleteSchedule(name: string): Awaitable<void>
+  /** Pauses or resumes one schedule; a resume fires no slot from before it. */
+  pauseSchedule(name: string, paused: boolean, nowMs: number): Awaitable<ScheduleRow>
+  /** Pauses or resumes every schedule (the global switch, apart from each one's own). */
+  pauseSchedules(paused: boolean, nowMs: number): Awaitable<ScheduleControl>
+  /**
+   * Records a slot and creates its task, in this one transaction; a scheduled slot already recorded (a
+   * replay, another node) changes nothing ('exists'). Overlap, pause and a deleted schedule are checked here.
+   */
+  fireSlot(fire: SlotFire, nowMs: number): Awaitable<FireResult>
+  /** A scheduled slot whose task could not be created (its template no longer fits): recorded, not retried. */
+  failSlot(name: string, slotMs: number, error: string, nowMs: number): Awaitable<void>
 }
 
 /** Reads: committed data only. */
@@ -131,6 +149,14 @@ export interface Reads {
   deadLetters(after: TimeCursor | null, limit: number): Promise<TaskRow[]>
   /** Distinct store namespaces in byte order after `after`, at most `limit`. */
   namespaces(after: string | null, limit: number): Promise<string[]>
+  schedule(name: string): Promise<ScheduleRow | undefined>
+  /** limit + 1 schedules in name (byte) order after `afterName`, whose names start with `prefix`. */
+  schedules(prefix: string, afterName: string | null, limit: number): Promise<ScheduleRow[]>
+  /** Every schedule: what the timer loads at start. */
+  allSchedules(): Promise<ScheduleRow[]>
+  scheduleControl(): Promise<ScheduleControl>
+  /** limit + 1 tasks a schedule made, newest first, before slot id `beforeSlot`. */
+  scheduleTasks(name: string, beforeSlot: number | null, limit: number): Promise<ScheduledTaskRow[]>
 }
 
 /** What `Driver.write` records under an Idempotency-Key, in the transaction of the change. */
@@ -152,6 +178,9 @@ export type WakeListener = {
   /** Another process wrote (PostgreSQL NOTIFY); this process's own commits poke the waiters directly. */
   remoteWrite(): void
 }
+
+/** Another node changed a schedule (its name), or the global pause or perhaps anything (null: re-read all). */
+export type ScheduleListener = (name: string | null) => void
 
 /** An answer as recorded and replayed: a status and its JSON text (null for 204). */
 export type Answer = { status: number; body: string | null }
@@ -176,5 +205,7 @@ export interface Driver {
   lateChangeTime(): number | null
   /** The long-poll waiters listen for work that becomes claimable other than by this process's commits. */
   watch(listener: WakeListener): void
+  /** The schedule timer hears of schedule changes other nodes make (this node's own it makes itself). */
+  watchSchedules(listener: ScheduleListener): void
   close(): Promise<void>
 }

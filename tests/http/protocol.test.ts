@@ -213,7 +213,8 @@ test('a client that stalls mid-request does not hold up others', async ({ s }) =
 
 const OPTIONAL_BODY = new Set([
   'POST /tasks/:id/cancel', 'POST /tasks/:id/requeue', 'POST /pipelines/:id/pause', 'POST /pipelines/:id/resume',
-  'POST /leases/:id/heartbeat',
+  'POST /leases/:id/heartbeat', 'POST /schedules/pause', 'POST /schedules/resume', 'POST /schedules/:name/trigger',
+  'POST /schedules/:name/pause', 'POST /schedules/:name/resume',
 ])
 
 test('every write route answers malformed and non-object bodies with 400 invalid_json', async ({ s, taskId, pipelineId }) => {
@@ -246,8 +247,9 @@ test('every route with a path id answers an unknown id with 404', async ({ s, ta
     'PATCH /tasks/:id': { priority: 1 },
     'POST /tasks/:id/signal': { trigger: 't' },
   }
-  // Store paths name a namespace and a key, not records that must exist (a PUT creates them).
-  for (const route of ROUTES.filter((r) => r.path.includes(':') && !r.path.startsWith('/store'))) {
+  // Store paths name a namespace and a key, not records that must exist (a PUT creates them), as a schedule's PUT does.
+  const creates = (r: { method: string; path: string }) => r.path.startsWith('/store') || (r.method === 'PUT' && r.path === '/schedules/:name')
+  for (const route of ROUTES.filter((r) => r.path.includes(':') && !creates(r))) {
     const body = route.method === 'GET' ? undefined : bodies[`${route.method} ${route.path}`] ?? {}
     const res = await s.request(route.method, fill(route.path, 'ghost'), body)
     expectClientError(res, `${route.method} ${route.path}`)

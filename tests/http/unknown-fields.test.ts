@@ -88,6 +88,18 @@ test('every route that takes a JSON body rejects a stray field, naming only it',
     { method: 'POST', path: `/tasks/${taskId}/signal`, body: { trigger: 't', data: 1, expected_stage: 'work' } },
     { method: 'POST', path: '/tasks/requeue', body: { ids: [taskId], stage: 'work' } },
     { method: 'POST', path: '/tasks/cancel', body: { filter: { pipeline_id: pipelineId, stage: 'work', status: 'canceled', dead_letter_reason: 'canceled', created_before_ms: 1 }, reason: 'r' } },
+    {
+      method: 'PUT', path: `/schedules/${unique('s')}`,
+      body: {
+        every_ms: 1000, timezone: 'UTC', misfire: 'all', catchup_ms: 0, max_catchup: 1, overlap: 'allow', paused: false,
+        task: { ...taskBody(pipelineId), priority: 1, metadata: {}, retry_policy: { max_attempts: 1 }, dependencies: [], assigned_agent_id: 'a', assigned_by: 'b' },
+      },
+    },
+    { method: 'POST', path: '/schedules/pause', body: {} },
+    { method: 'POST', path: '/schedules/resume', body: {} },
+    { method: 'POST', path: '/schedules/s/trigger', body: {} },
+    { method: 'POST', path: '/schedules/s/pause', body: {} },
+    { method: 'POST', path: '/schedules/s/resume', body: {} },
   ]
   // OTLP/JSON bodies are not in the list: OTLP receivers ignore unknown fields (the OTLP specification says so).
   // Nor is /mcp: it takes JSON-RPC messages; the MCP tools' own arguments are strict (tests/mcp).

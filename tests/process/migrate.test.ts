@@ -31,6 +31,10 @@ async function fill(p: DocketProcess): Promise<{ leaseRun: string; leaseToken: s
   expectStatus(await p.request('POST', `/runs/${lease.run.id}/events`, { kind: 'progress', data: { pct: 50, note: 'a\u0000b' } }, bearer(lease.lease_token)), 201)
   expectStatus(await p.request('POST', '/artifacts', { task_id: first, kind: 'file', uri: 'file:///x', meta: { a: 1 } }), 201)
   for (let i = 0; i < 20; i++) expectStatus(await p.request('PUT', `/store/notes/k${i}%00x`, { value: { text: `note ${i} about deploys`, n: i } }), 204)
+  const schedule = { cron: '0 3 * * *', timezone: 'Europe/Stockholm', task: { pipeline_id: pipelineId, title: 'nightly {{scheduled_at}}' } }
+  expectStatus(await p.request('PUT', '/schedules/nightly', schedule), 201)
+  expectStatus(await p.request('POST', '/schedules/nightly/trigger'), 201)
+  expectStatus(await p.request('POST', '/schedules/pause'), 200)
   const spans = Array.from({ length: 5 }, () => readableSpan({ resource: { 'docket.run_id': lease.run.id } }))
   const otlp = await fetch(`${p.url}/v1/traces`, { method: 'POST', body: Buffer.from(ProtobufTraceSerializer.serializeRequest(spans)!), headers: { 'content-type': 'application/x-protobuf' } })
   assert.is(otlp.status, 200)
@@ -90,6 +94,8 @@ test('a served database is copied table by table, row for row, and a second copy
       assert.equal(expectStatus(await moved.request('GET', '/tasks?limit=100'), 200).body, tasksBefore)
       const found = expectStatus(await moved.request('GET', '/store/search?q=deploys&namespace=notes&limit=5'), 200).body
       assert.equal(found.map((h: { key: string }) => h.key).sort(), searchBefore.map((h: { key: string }) => h.key).sort())
+      assert.is(expectStatus(await moved.request('GET', '/schedules/state'), 200).body.paused, true)
+      assert.is(expectStatus(await moved.request('GET', '/schedules/nightly/tasks'), 200).body.items.length, 1)
       expectStatus(await moved.request('POST', `/leases/${leaseRun}/heartbeat`, undefined, bearer(leaseToken)), 200)
       expectStatus(await moved.request('POST', `/runs/${leaseRun}/transition`, { trigger: 'go' }, bearer(leaseToken)), 200)
     } finally {

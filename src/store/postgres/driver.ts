@@ -23,6 +23,7 @@ import { spansChanges, spansReads } from './spans.ts'
 import { opsReads } from './ops.ts'
 import { consoleReads } from './console.ts'
 import { lifecycleChanges, lifecycleReads } from './lifecycle.ts'
+import { SCHEDULE_CHANNEL, schedulesChanges, schedulesReads } from './schedules.ts'
 
 export type PostgresDriverOptions = {
   url: string
@@ -60,6 +61,7 @@ export async function openPostgresDriver(options: PostgresDriverOptions): Promis
     ...artifactsChanges(ctx),
     ...entriesChanges(ctx),
     ...spansChanges(ctx),
+    ...schedulesChanges(ctx),
     sweepAnswers: (tx, nowMs) => sweepAnswers(tx, nowMs),
   }
   const reads: Reads = {
@@ -72,6 +74,7 @@ export async function openPostgresDriver(options: PostgresDriverOptions): Promis
     ...opsReads(pool, ctx),
     ...consoleReads(pool),
     ...lifecycleReads(pool),
+    ...schedulesReads(pool),
   }
 
   /** The Changes of one transaction: every method bound to its client. */
@@ -136,6 +139,15 @@ export async function openPostgresDriver(options: PostgresDriverOptions): Promis
     }
   })
 
+  // Schedule changes are rare and each names its schedule, so the timer re-reads just that one when told;
+  // after a reconnect (null) it re-reads them all, since notifications may have been lost meanwhile. No
+  // periodic re-read: a fire re-checks its schedule in its own transaction, so a timer that has not heard
+  // of a change yet can at worst fire a deleted or paused schedule's slot as a no-op, or fire late.
+  const scheduleListeners: Array<(name: string | null) => void> = []
+  await listener.onNotify(SCHEDULE_CHANNEL, (payload) => {
+    for (const l of scheduleListeners) l(payload === null || payload === '' ? null : payload)
+  })
+
   return {
     kind: 'postgres',
     reads,
@@ -144,6 +156,7 @@ export async function openPostgresDriver(options: PostgresDriverOptions): Promis
     settled: () => Promise.resolve(),
     lateChangeTime: () => null,
     watch: (listener) => { listeners.push(listener) },
+    watchSchedules: (listener) => { scheduleListeners.push(listener) },
     async close() {
       clearInterval(recheck)
       await listener!.close()

@@ -125,7 +125,7 @@ function insertParams(created: Created[], nowMs: number): unknown[] {
  * statement that writes them all. Waiters on every node hear of work claimable now, and of each later
  * not_before_ms.
  */
-async function createTasks(ctx: PgContext, tx: Tx, tasks: readonly NewTask[], nowMs: number): Promise<string[]> {
+export async function createTasks(ctx: PgContext, tx: Tx, tasks: readonly NewTask[], nowMs: number): Promise<string[]> {
   const found = await findReferences(ctx, tx, tasks)
   const created = tasks.map((t, i) => {
     try {

@@ -10,6 +10,7 @@ import { sqliteFailure } from './failures.ts'
 import { createTaskChanges } from './task-changes.ts'
 import { createLeaseChanges } from './lease-changes.ts'
 import { createLifecycleChanges } from './lifecycle-changes.ts'
+import { createScheduleChanges } from './schedule-changes.ts'
 import { answerToRecord, recordedAnswer } from '../answers.ts'
 
 export type SqliteDriverOptions = {
@@ -31,8 +32,10 @@ export function createSqliteDriver(db: Db, options: SqliteDriverOptions): Driver
   })
   const now = () => writer.lateChangeTime() ?? options.clock.now()
 
+  const taskChanges = createTaskChanges(store)
   const changes: Changes = {
-    ...createTaskChanges(store),
+    ...taskChanges,
+    ...createScheduleChanges(store, taskChanges.createTasks),
     ...createLeaseChanges(store),
     ...createLifecycleChanges(db, store, onEligibleAt),
     createPipeline: (name, definition, compiled, nowMs) => store.pipelines.create(name, definition, compiled, nowMs),
@@ -90,6 +93,11 @@ export function createSqliteDriver(db: Db, options: SqliteDriverOptions): Driver
     dependents: (taskId) => store.console.dependents(taskId),
     deadLetters: (after, limit) => store.console.deadLetters(after, limit),
     namespaces: (after, limit) => store.console.namespaces(after, limit),
+    schedule: (name) => store.schedules.get(name),
+    schedules: (prefix, afterName, limit) => store.schedules.list(prefix, afterName, limit),
+    allSchedules: () => store.schedules.all(),
+    scheduleControl: () => store.schedules.control(),
+    scheduleTasks: (name, beforeSlot, limit) => store.schedules.tasks(name, beforeSlot, limit),
   })
 
   return {
@@ -101,6 +109,8 @@ export function createSqliteDriver(db: Db, options: SqliteDriverOptions): Driver
     lateChangeTime: writer.lateChangeTime,
     // One server per file (src/store/sqlite/server-lock.ts): every write is this process's own.
     watch: (listener) => { listeners.push(listener) },
+    // Only this process writes the file: the timer hears of every change from the routes that make it.
+    watchSchedules: () => {},
     close: async () => {},
   }
 }

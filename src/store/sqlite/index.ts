@@ -16,6 +16,7 @@ import { createKvStore } from './kv.ts'
 import { createConsoleStore } from './console.ts'
 import { createTaskEventStore } from './task-events.ts'
 import { createTaskLookups } from './task-lookups.ts'
+import { createScheduleStore } from './schedules.ts'
 
 export type Store = ReturnType<typeof createStore>
 
@@ -47,5 +48,6 @@ export function createStore(db: Db, onEligibleAt: (atMs: number) => void = () =>
     console: createConsoleStore(db),
     taskEvents: createTaskEventStore(db),
     taskLookups: createTaskLookups(db),
+    schedules: createScheduleStore(db),
   }
 }
