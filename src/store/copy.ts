@@ -31,6 +31,7 @@ export const TABLES: Array<{
       'lease_token_hash', 'lease_ttl_ms', 'lease_expires_at_ms', 'last_heartbeat_ms'],
   },
   { name: 'events', columns: ['id', 'run_id', 'ts_ms', 'kind', 'data_json'], order: 'id', identity: 'id' },
+  { name: 'task_events', columns: ['id', 'task_id', 'ts_ms', 'kind', 'data_json'], order: 'id', identity: 'id' },
   // SQLite's rowid is their list order; PostgreSQL keeps it as seq.
   { name: 'task_dependencies', columns: ['rowid', 'task_id', 'depends_on_task_id', 'created_at_ms'], order: 'rowid', as: { rowid: 'seq' }, identity: 'seq' },
   {
