@@ -322,3 +322,88 @@ CREATE TABLE store (
 );
 
 CREATE INDEX store_search ON store USING gin (search);
+
+-- @migration 4: task counts by pipeline, stage and state; delayed tasks
+
+-- What /metrics reports of tasks, kept by triggers so that a scrape never scans tasks (schema.sql says the
+-- same of SQLite's). The state counted here is the one only rare changes move: canceled, dead-lettered,
+-- blocked (open dependencies), else open; open tasks are split at scrape time into leased (tasks_held),
+-- delayed (tasks_delayed), done (a terminal stage) and claimable. Claims and heartbeats set none of the
+-- columns watched here, so they never run these triggers. Spread over 16 shards per row, as stage_counts is.
+CREATE FUNCTION docket_task_state(dead_letter_reason text, open_dependencies bigint) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE BEGIN ATOMIC
+  SELECT CASE WHEN dead_letter_reason = 'canceled' THEN 'canceled' WHEN dead_letter_reason IS NOT NULL THEN 'dead_lettered'
+    WHEN open_dependencies > 0 THEN 'blocked' ELSE 'open' END;
+END;
+
+CREATE TABLE task_counts (
+  pipeline_id text COLLATE "C" NOT NULL,
+  stage       text COLLATE "C" NOT NULL,
+  state       text COLLATE "C" NOT NULL CHECK (state IN ('open', 'blocked', 'dead_lettered', 'canceled')),
+  shard       smallint NOT NULL CHECK (shard BETWEEN 0 AND 15),
+  count       bigint NOT NULL,
+  PRIMARY KEY (pipeline_id, stage, state, shard)
+);
+
+INSERT INTO task_counts (pipeline_id, stage, state, shard, count)
+  SELECT pipeline_id, stage, docket_task_state(dead_letter_reason, open_dependencies), 0, count(*)
+  FROM tasks GROUP BY 1, 2, 3;
+
+CREATE FUNCTION docket_count_task(pipeline text, stage_name text, task_state text, delta bigint) RETURNS void LANGUAGE sql BEGIN ATOMIC
+  INSERT INTO task_counts (pipeline_id, stage, state, shard, count) VALUES (pipeline, stage_name, task_state, pg_backend_pid() % 16, delta)
+    ON CONFLICT (pipeline_id, stage, state, shard) DO UPDATE SET count = task_counts.count + excluded.count;
+END;
+
+-- Inserts and deletes are counted once per statement (a bulk create is one upsert per place).
+CREATE FUNCTION task_counts_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO task_counts (pipeline_id, stage, state, shard, count)
+    SELECT pipeline_id, stage, docket_task_state(dead_letter_reason, open_dependencies), pg_backend_pid() % 16, count(*)
+    FROM inserted GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+    ON CONFLICT (pipeline_id, stage, state, shard) DO UPDATE SET count = task_counts.count + excluded.count;
+  RETURN NULL;
+END
+$$;
+
+CREATE FUNCTION task_counts_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO task_counts (pipeline_id, stage, state, shard, count)
+    SELECT pipeline_id, stage, docket_task_state(dead_letter_reason, open_dependencies), pg_backend_pid() % 16, -count(*)
+    FROM deleted GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+    ON CONFLICT (pipeline_id, stage, state, shard) DO UPDATE SET count = task_counts.count + excluded.count;
+  RETURN NULL;
+END
+$$;
+
+-- Both rows of a move in one order, so two moves in opposite directions cannot deadlock on them.
+CREATE FUNCTION task_counts_moved() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  old_state text := docket_task_state(old.dead_letter_reason, old.open_dependencies);
+  new_state text := docket_task_state(new.dead_letter_reason, new.open_dependencies);
+BEGIN
+  IF (old.pipeline_id, old.stage, old_state) < (new.pipeline_id, new.stage, new_state) THEN
+    PERFORM docket_count_task(old.pipeline_id, old.stage, old_state, -1);
+    PERFORM docket_count_task(new.pipeline_id, new.stage, new_state, 1);
+  ELSE
+    PERFORM docket_count_task(new.pipeline_id, new.stage, new_state, 1);
+    PERFORM docket_count_task(old.pipeline_id, old.stage, old_state, -1);
+  END IF;
+  RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER task_counts_insert AFTER INSERT ON tasks REFERENCING NEW TABLE AS inserted
+  FOR EACH STATEMENT EXECUTE FUNCTION task_counts_inserted();
+CREATE TRIGGER task_counts_delete AFTER DELETE ON tasks REFERENCING OLD TABLE AS deleted
+  FOR EACH STATEMENT EXECUTE FUNCTION task_counts_deleted();
+CREATE TRIGGER task_counts_move AFTER UPDATE OF stage, dead_letter_reason, open_dependencies ON tasks
+  FOR EACH ROW WHEN (old.stage IS DISTINCT FROM new.stage
+    OR docket_task_state(old.dead_letter_reason, old.open_dependencies) IS DISTINCT FROM docket_task_state(new.dead_letter_reason, new.open_dependencies))
+  EXECUTE FUNCTION task_counts_moved();
+
+-- Open tasks not claimable before a time their last change set in the future (not_before_ms, a retry delay,
+-- a release's delay): the delayed ones are those past `now` here. A task that was claimable at once is never
+-- in this index, so claiming it inserts nothing here. A change that bumps updated_at_ms of a still-delayed
+-- task without setting next_eligible_at_ms takes it out (it then counts as claimable): none does today.
+CREATE INDEX tasks_delayed ON tasks (next_eligible_at_ms, pipeline_id, stage)
+  WHERE dead_letter_reason IS NULL AND active_run_id IS NULL AND open_dependencies = 0 AND next_eligible_at_ms > updated_at_ms;

@@ -22,6 +22,10 @@ import { mcpRoutes } from './http/routes/mcp.ts'
 import { createMcpEndpoint, type McpEndpoint } from './mcp/http.ts'
 import type { Toolset } from './mcp/session.ts'
 import { VERSION } from './version.ts'
+import { metricsRoutes } from './http/routes/metrics.ts'
+import { probeRoutes } from './http/routes/probes.ts'
+import { withAccess } from './http/route.ts'
+import { createInstruments, type Instruments } from './metrics/instruments.ts'
 
 export type AppConfig = {
   token: string | null
@@ -33,12 +37,17 @@ export type AppConfig = {
   mcpToolsets: ReadonlySet<Toolset>
   /** Host and Origin names /mcp accepts (bound to loopback), or null to accept any (bound elsewhere). */
   mcpAllowedHosts: string[] | null
+  /** GET /metrics without the API token (--metrics-public): for a scraper inside a trusted network. */
+  metricsPublic: boolean
+  /** SQLite's --durability, reported by /info; null on PostgreSQL (the server's own settings decide). */
+  durability: 'normal' | 'full' | null
 }
 
 export const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '[::1]']
 
 export const DEFAULT_CONFIG: AppConfig = {
   token: null, maxBodyBytes: 1024 * 1024, version: VERSION, mtls: false, mcpToolsets: new Set(['agent']), mcpAllowedHosts: LOOPBACK_NAMES,
+  metricsPublic: false, durability: null,
 }
 
 /** What every handler gets: the driver, the clock, the configuration and the one way to commit a change. */
@@ -50,12 +59,21 @@ export type App = {
   waiters: Waiters
   log: Log
   mcp: McpEndpoint
+  metrics: Instruments
+  /** Set once shutdown begins: /ready answers 503 from then on. */
+  lifecycle: { isStopping: boolean }
 }
 
 export const ROUTES: Route[] = [
   ...metaRoutes, ...pipelineRoutes, ...taskRoutes, ...linkRoutes, ...controlRoutes,
   ...leaseRoutes, ...runRoutes, ...artifactRoutes, ...opsRoutes, ...otlpRoutes, ...kvRoutes, ...mcpRoutes,
+  ...metricsRoutes, ...probeRoutes,
 ]
+
+/** The routes as configured: --metrics-public opens /metrics to anyone. */
+function routesFor(config: AppConfig): Route[] {
+  return config.metricsPublic ? ROUTES.map((r) => r.path === '/metrics' ? withAccess(r, 'public') : r) : ROUTES
+}
 
 const IDEMPOTENCY_SWEEP_MS = 60 * 60 * 1000
 
@@ -69,14 +87,15 @@ export function createApp(options: { driver: Driver; clock: Clock; log: Log; con
   const commit = createCommit(driver, waiters.poke)
   // The MCP tools call the API through the router (bound below), exactly as a client over HTTP would.
   const mcp = createMcpEndpoint({ clock, log, apiToken: config.token, toolsets: config.mcpToolsets, callRoute: (r) => router.call(r) })
-  const app: App = { driver, clock, config, log, commit, waiters, mcp }
-  const router = createRouter(ROUTES, app)
+  const metrics = createInstruments()
+  const app: App = { driver, clock, config, log, commit, waiters, mcp, metrics, lifecycle: { isStopping: false } }
+  const router = createRouter(routesFor(config), app)
   const adapter = createServerAdapter<ServerContext>(router.handle)
 
   // Background writes skip their turn while storage is busy.
   const sweep = () => driver.tryWrite((c) => c.sweepAnswers(clock.now()))?.catch((err) => log.error('idempotency sweep failed', err))
   const sweepTimer = setInterval(sweep, IDEMPOTENCY_SWEEP_MS).unref()
-  const reaper = createReaper({ driver, clock, log, onReaped: () => waiters.poke() })
+  const reaper = createReaper({ driver, clock, log, onReaped: (n) => { metrics.leaseExpirations.inc(n); waiters.poke() } })
   if (options.autoReap !== false) reaper.start()
 
   return {
@@ -87,6 +106,7 @@ export function createApp(options: { driver: Driver; clock: Clock; log: Log; con
     reaper,
     /** Stops timers and answers every waiting claim 204; the caller closes the server and the driver. */
     close(): void {
+      app.lifecycle.isStopping = true
       clearInterval(sweepTimer)
       reaper.stop()
       waiters.close()

@@ -7,7 +7,7 @@ import type { DecodedSpans } from '../otlp/span.ts'
 import type {
   ArtifactFilter, ArtifactRow, AssignmentRow, Claim, ClaimRequest, DependencyView, EntryRow, EventRow, HitRow,
   IdempotencyKey, NewArtifact, NewTask, PipelineRow, RoleQueueStats, RunRow, Search, SpanFilter, SpanRow, TaskFilter,
-  TaskRow, TransitionRequest, TransitionResult,
+  TaskRow, TaskTally, TransitionRequest, TransitionResult,
 } from './types.ts'
 
 /** SQLite's changes run synchronously inside its group-committed writer; PostgreSQL's are async. */
@@ -98,6 +98,10 @@ export interface Reads {
   spanCountOfRun(runId: string): Promise<number>
   queue(nowMs: number, nearExpiryMs: number, stuckMs: number): Promise<RoleQueueStats[]>
   health(nowMs: number): Promise<HealthCounts>
+  /** Task counts for /metrics: counters and small indexes, never a scan of every task. */
+  taskTally(nowMs: number): Promise<TaskTally>
+  /** Whether the database answers with every migration applied (GET /ready); else why not. */
+  readiness(): Promise<{ ready: true } | { ready: false; reason: string }>
   claimants(role: string, nowMs: number): Promise<Claimants>
 }
 

@@ -21,6 +21,7 @@ import { artifactsChanges, artifactsReads } from './artifacts.ts'
 import { entriesChanges, entriesReads } from './entries.ts'
 import { spansChanges, spansReads } from './spans.ts'
 import { opsReads } from './ops.ts'
+import { tallyReads } from './tally.ts'
 
 export type PostgresDriverOptions = {
   url: string
@@ -66,6 +67,7 @@ export async function openPostgresDriver(options: PostgresDriverOptions): Promis
     ...entriesReads(pool, ctx),
     ...spansReads(pool, ctx),
     ...opsReads(pool, ctx),
+    ...tallyReads(pool),
   }
 
   /** The Changes of one transaction: every method bound to its client. */

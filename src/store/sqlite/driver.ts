@@ -77,6 +77,8 @@ export function createSqliteDriver(db: Db, options: SqliteDriverOptions): Driver
     queue: (nowMs, nearExpiryMs, stuckMs) => store.ops.queue(nowMs, nearExpiryMs, stuckMs),
     health: (nowMs) => ({ tasks_by_stage: store.health.tasksByStage(), active_leases: store.health.activeLeases(nowMs) }),
     claimants: (role, nowMs) => store.leases.claimableBy(role, nowMs),
+    taskTally: (nowMs) => store.tally.tally(nowMs),
+    readiness: () => store.health.readiness(),
   })
 
   return {

@@ -13,6 +13,7 @@ import { createArtifactStore } from './artifacts.ts'
 import { createOpsStore } from './ops.ts'
 import { createSpanStore } from './spans.ts'
 import { createKvStore } from './kv.ts'
+import { createTallyStore } from './tally.ts'
 
 export type Store = ReturnType<typeof createStore>
 
@@ -41,5 +42,6 @@ export function createStore(db: Db, onEligibleAt: (atMs: number) => void = () =>
     ops: createOpsStore(db),
     spans: createSpanStore(db),
     kv: createKvStore(db),
+    tally: createTallyStore(db),
   }
 }
