@@ -39,6 +39,10 @@ export function createInstruments() {
     claims: new Counter({ name: 'docket_claims_total', help: 'Claims answered, by whether they leased a task', labelNames: ['outcome'] as const, registers }),
     heartbeats: new Counter({ name: 'docket_heartbeats_total', help: 'Lease heartbeats accepted', registers }),
     leaseExpirations: new Counter({ name: 'docket_lease_expirations_total', help: 'Leases that ran out and were reaped by this process', registers }),
+    deadLetters: new Counter({
+      name: 'docket_dead_letters_total', registers,
+      help: 'Tasks dead-lettered by a failed attempt through POST /runs/{id}/fail (those of expired leases show in docket_tasks)',
+    }),
     requeues: new Counter({ name: 'docket_requeues_total', help: 'Tasks requeued by an operator', registers }),
     spansAccepted: new Counter({ name: 'docket_otlp_spans_accepted_total', help: 'OTLP spans accepted', registers }),
     storePuts: new Counter({ name: 'docket_store_puts_total', help: 'Store entries written (PUT /store/{ns}/{key})', registers }),

@@ -57,8 +57,11 @@ export interface Changes {
   heartbeat(lease: LeaseProof, ttlMs: number | null, nowMs: number): Awaitable<number>
   appendEvent(lease: LeaseProof, kind: string, data: unknown, nowMs: number): Awaitable<number>
   transition(lease: LeaseProof, req: TransitionRequest, nowMs: number): Awaitable<TransitionResult>
-  /** A failed attempt; the retry (if any) comes after `retryDelayMs`, else after the task's retry delay. */
-  fail(lease: LeaseProof, error: string, usage: unknown, nowMs: number, retryDelayMs?: number | null): Awaitable<void>
+  /**
+   * A failed attempt; the retry (if any) comes after `retryDelayMs`, else after the task's retry delay.
+   * Returns whether it was the last attempt allowed, so the task is dead-lettered (counted by /metrics).
+   */
+  fail(lease: LeaseProof, error: string, usage: unknown, nowMs: number, retryDelayMs?: number | null): Awaitable<boolean>
   /** Expired leases become stale runs and count as failed attempts; returns how many. */
   expireDue(nowMs: number): Awaitable<number>
 

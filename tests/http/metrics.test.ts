@@ -126,6 +126,7 @@ test('lease expirations, requeues and failed runs are counted; dead letters show
   const m = await scrape(s)
   assert.is(m.value('docket_lease_expirations_total') - before.value('docket_lease_expirations_total'), 1)
   assert.is(m.value('docket_requeues_total') - before.value('docket_requeues_total'), 1)
+  assert.is(m.value('docket_dead_letters_total') - before.value('docket_dead_letters_total'), 1)
   assert.is(m.histogram('docket_run_duration_seconds', { outcome: 'failed' }).count - before.histogram('docket_run_duration_seconds', { outcome: 'failed' }).count, 1)
   assert.is(m.value('docket_tasks', { pipeline: p.name, stage: 'work', state: 'dead_lettered' }), 1)
 })

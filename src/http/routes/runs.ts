@@ -72,8 +72,9 @@ export const runRoutes: Route[] = [
 
   withAccess(post('/runs/:id/fail', async (input, app) => {
     const { lease, req } = await leaseOf(input, app, () => body(Fail, input.body))
-    return app.commit(input, (c) => c.fail(lease, req.error, req.usage, app.clock.now(), req.retry_delay_ms ?? null), () => {
+    return app.commit(input, (c) => c.fail(lease, req.error, req.usage, app.clock.now(), req.retry_delay_ms ?? null), (deadLettered) => {
       observeRunEnd(app, input.params.id, 'failed')
+      if (deadLettered) app.metrics.deadLetters.inc()
       return json(200, { status: 'failed' })
     })
   }), 'lease'),
