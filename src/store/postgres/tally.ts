@@ -13,11 +13,15 @@ const counts = statement<TaskTally['counts'][number]>('tally_counts', `
   SELECT c.pipeline_id, p.name AS pipeline, c.stage, c.state, sum(c.count)::bigint AS count
   FROM task_counts c JOIN pipelines p ON p.id = c.pipeline_id
   GROUP BY c.pipeline_id, p.name, c.stage, c.state HAVING sum(c.count) > 0`)
-// Held tasks (index tasks_held): as many as agents at work; a leased task is counted open by the triggers.
+// Held tasks, as many as agents at work (a leased task is counted open by the triggers), per stage a role
+// claims from (no other stage holds one): through tasks_held by (pipeline, stage), as the claim counts them.
+// Grouped over all tasks instead, a planner without statistics (a freshly filled table) read every task.
 const leased = statement<PlaceCount>('tally_leased', `
-  SELECT pipeline_id, stage, count(*) AS count FROM tasks
-  WHERE active_run_id IS NOT NULL AND dead_letter_reason IS NULL AND open_dependencies = 0
-  GROUP BY pipeline_id, stage`)
+  SELECT s.pipeline_id, s.stage, h.count FROM (SELECT DISTINCT pipeline_id, stage FROM stage_roles) s
+  CROSS JOIN LATERAL (
+    SELECT count(*) AS count FROM tasks t WHERE t.pipeline_id = s.pipeline_id AND t.stage = s.stage
+      AND t.active_run_id IS NOT NULL AND t.dead_letter_reason IS NULL AND t.open_dependencies = 0) h
+  WHERE h.count > 0`)
 const delayed = statement<PlaceCount>('tally_delayed', `
   SELECT pipeline_id, stage, count(*) AS count FROM tasks
   WHERE next_eligible_at_ms > $1 AND dead_letter_reason IS NULL AND active_run_id IS NULL AND open_dependencies = 0
