@@ -349,11 +349,6 @@ INSERT INTO task_counts (pipeline_id, stage, state, shard, count)
   SELECT pipeline_id, stage, docket_task_state(dead_letter_reason, open_dependencies), 0, count(*)
   FROM tasks GROUP BY 1, 2, 3;
 
-CREATE FUNCTION docket_count_task(pipeline text, stage_name text, task_state text, delta bigint) RETURNS void LANGUAGE sql BEGIN ATOMIC
-  INSERT INTO task_counts (pipeline_id, stage, state, shard, count) VALUES (pipeline, stage_name, task_state, pg_backend_pid() % 16, delta)
-    ON CONFLICT (pipeline_id, stage, state, shard) DO UPDATE SET count = task_counts.count + excluded.count;
-END;
-
 -- Inserts and deletes are counted once per statement (a bulk create is one upsert per place).
 CREATE FUNCTION task_counts_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -375,19 +370,27 @@ BEGIN
 END
 $$;
 
--- Both rows of a move in one order, so two moves in opposite directions cannot deadlock on them.
+-- A move is one upsert of both rows, in key order, so two moves in opposite directions cannot deadlock on
+-- them: one statement, states computed inline (docket_task_state's CASE), the WHEN on plain columns. Measured
+-- on one connection, a transition's UPDATE took ≈ 130 µs longer with a PERFORM of a counting function per
+-- row and the WHEN calling docket_task_state (as stage_counts is kept), ≈ 40 µs longer like this.
 CREATE FUNCTION task_counts_moved() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
-  old_state text := docket_task_state(old.dead_letter_reason, old.open_dependencies);
-  new_state text := docket_task_state(new.dead_letter_reason, new.open_dependencies);
+  old_state text := CASE WHEN old.dead_letter_reason = 'canceled' THEN 'canceled' WHEN old.dead_letter_reason IS NOT NULL
+    THEN 'dead_lettered' WHEN old.open_dependencies > 0 THEN 'blocked' ELSE 'open' END;
+  new_state text := CASE WHEN new.dead_letter_reason = 'canceled' THEN 'canceled' WHEN new.dead_letter_reason IS NOT NULL
+    THEN 'dead_lettered' WHEN new.open_dependencies > 0 THEN 'blocked' ELSE 'open' END;
 BEGIN
-  IF (old.pipeline_id, old.stage, old_state) < (new.pipeline_id, new.stage, new_state) THEN
-    PERFORM docket_count_task(old.pipeline_id, old.stage, old_state, -1);
-    PERFORM docket_count_task(new.pipeline_id, new.stage, new_state, 1);
-  ELSE
-    PERFORM docket_count_task(new.pipeline_id, new.stage, new_state, 1);
-    PERFORM docket_count_task(old.pipeline_id, old.stage, old_state, -1);
+  -- A canceled or dead-lettered task whose dependency resolves stays where it is counted.
+  IF old.stage = new.stage AND old_state = new_state THEN
+    RETURN NULL;
   END IF;
+  INSERT INTO task_counts (pipeline_id, stage, state, shard, count)
+    SELECT * FROM (VALUES
+      (old.pipeline_id, old.stage, old_state, (pg_backend_pid() % 16)::smallint, -1::bigint),
+      (new.pipeline_id, new.stage, new_state, (pg_backend_pid() % 16)::smallint, 1::bigint)) v
+    ORDER BY 1, 2, 3
+    ON CONFLICT (pipeline_id, stage, state, shard) DO UPDATE SET count = task_counts.count + excluded.count;
   RETURN NULL;
 END
 $$;
@@ -397,8 +400,8 @@ CREATE TRIGGER task_counts_insert AFTER INSERT ON tasks REFERENCING NEW TABLE AS
 CREATE TRIGGER task_counts_delete AFTER DELETE ON tasks REFERENCING OLD TABLE AS deleted
   FOR EACH STATEMENT EXECUTE FUNCTION task_counts_deleted();
 CREATE TRIGGER task_counts_move AFTER UPDATE OF stage, dead_letter_reason, open_dependencies ON tasks
-  FOR EACH ROW WHEN (old.stage IS DISTINCT FROM new.stage
-    OR docket_task_state(old.dead_letter_reason, old.open_dependencies) IS DISTINCT FROM docket_task_state(new.dead_letter_reason, new.open_dependencies))
+  FOR EACH ROW WHEN (old.stage IS DISTINCT FROM new.stage OR old.dead_letter_reason IS DISTINCT FROM new.dead_letter_reason
+    OR (old.open_dependencies > 0) IS DISTINCT FROM (new.open_dependencies > 0))
   EXECUTE FUNCTION task_counts_moved();
 
 -- Open tasks not claimable before a time their last change set in the future (not_before_ms, a retry delay,

@@ -131,6 +131,19 @@ test('lease expirations, requeues and failed runs are counted; dead letters show
   assert.is(m.value('docket_tasks', { pipeline: p.name, stage: 'work', state: 'dead_lettered' }), 1)
 })
 
+test('a canceled task whose dependency resolves stays counted as canceled', async ({ s }) => {
+  const p = await pipeline(s)
+  const upstream = await createTask(s, p.id, { priority: 5 })
+  const dependent = await createTask(s, p.id, { dependencies: [upstream] })
+  expectStatus(await s.request('POST', `/tasks/${dependent}/cancel`, {}), 200)
+  await transition(s, (await claim(s, p.roles.work))!, 'complete')
+  await transition(s, (await claim(s, p.roles.review))!, 'approve')
+  const m = await scrape(s)
+  assert.is(m.value('docket_tasks', { pipeline: p.name, stage: 'work', state: 'canceled' }), 1)
+  assert.is(m.value('docket_tasks', { pipeline: p.name, stage: 'work', state: 'blocked' }), 0)
+  assert.is(m.value('docket_tasks', { pipeline: p.name, stage: 'done', state: 'done' }), 1)
+})
+
 test('store puts and searches and accepted OTLP spans are counted', async ({ s }) => {
   const before = await scrape(s)
   const ns = unique('ns')
