@@ -395,3 +395,91 @@ CREATE TABLE schedule_control (
   updated_at_ms bigint NOT NULL
 );
 INSERT INTO schedule_control (id, paused, resumed_at_ms, updated_at_ms) VALUES (1, false, 0, 0);
+
+-- @migration 7: task counts by pipeline, stage and state; delayed tasks
+
+-- What /metrics reports of tasks, kept by triggers so that a scrape never scans tasks (schema.sql says the
+-- same of SQLite's). The state counted here is the one only rare changes move: canceled, dead-lettered,
+-- blocked (open dependencies), else open; open tasks are split at scrape time into leased (tasks_held),
+-- delayed (tasks_delayed), done (a terminal stage) and claimable. Claims and heartbeats set none of the
+-- columns watched here, so they never run these triggers. Spread over 16 shards per row, as stage_counts is.
+CREATE FUNCTION docket_task_state(dead_letter_reason text, open_dependencies bigint) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE BEGIN ATOMIC
+  SELECT CASE WHEN dead_letter_reason = 'canceled' THEN 'canceled' WHEN dead_letter_reason IS NOT NULL THEN 'dead_lettered'
+    WHEN open_dependencies > 0 THEN 'blocked' ELSE 'open' END;
+END;
+
+CREATE TABLE task_counts (
+  pipeline_id text COLLATE "C" NOT NULL,
+  stage       text COLLATE "C" NOT NULL,
+  state       text COLLATE "C" NOT NULL CHECK (state IN ('open', 'blocked', 'dead_lettered', 'canceled')),
+  shard       smallint NOT NULL CHECK (shard BETWEEN 0 AND 15),
+  count       bigint NOT NULL,
+  PRIMARY KEY (pipeline_id, stage, state, shard)
+);
+
+INSERT INTO task_counts (pipeline_id, stage, state, shard, count)
+  SELECT pipeline_id, stage, docket_task_state(dead_letter_reason, open_dependencies), 0, count(*)
+  FROM tasks GROUP BY 1, 2, 3;
+
+-- Inserts and deletes are counted once per statement (a bulk create is one upsert per place).
+CREATE FUNCTION task_counts_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO task_counts (pipeline_id, stage, state, shard, count)
+    SELECT pipeline_id, stage, docket_task_state(dead_letter_reason, open_dependencies), pg_backend_pid() % 16, count(*)
+    FROM inserted GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+    ON CONFLICT (pipeline_id, stage, state, shard) DO UPDATE SET count = task_counts.count + excluded.count;
+  RETURN NULL;
+END
+$$;
+
+CREATE FUNCTION task_counts_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO task_counts (pipeline_id, stage, state, shard, count)
+    SELECT pipeline_id, stage, docket_task_state(dead_letter_reason, open_dependencies), pg_backend_pid() % 16, -count(*)
+    FROM deleted GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+    ON CONFLICT (pipeline_id, stage, state, shard) DO UPDATE SET count = task_counts.count + excluded.count;
+  RETURN NULL;
+END
+$$;
+
+-- A move is one upsert of both rows, in key order, so two moves in opposite directions cannot deadlock on
+-- them: one statement, states computed inline (docket_task_state's CASE), the WHEN on plain columns. Measured
+-- on one connection, a transition's UPDATE took ≈ 130 µs longer with a PERFORM of a counting function per
+-- row and the WHEN calling docket_task_state (as stage_counts is kept), ≈ 40 µs longer like this.
+CREATE FUNCTION task_counts_moved() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  old_state text := CASE WHEN old.dead_letter_reason = 'canceled' THEN 'canceled' WHEN old.dead_letter_reason IS NOT NULL
+    THEN 'dead_lettered' WHEN old.open_dependencies > 0 THEN 'blocked' ELSE 'open' END;
+  new_state text := CASE WHEN new.dead_letter_reason = 'canceled' THEN 'canceled' WHEN new.dead_letter_reason IS NOT NULL
+    THEN 'dead_lettered' WHEN new.open_dependencies > 0 THEN 'blocked' ELSE 'open' END;
+BEGIN
+  -- A canceled or dead-lettered task whose dependency resolves stays where it is counted.
+  IF old.stage = new.stage AND old_state = new_state THEN
+    RETURN NULL;
+  END IF;
+  INSERT INTO task_counts (pipeline_id, stage, state, shard, count)
+    SELECT * FROM (VALUES
+      (old.pipeline_id, old.stage, old_state, (pg_backend_pid() % 16)::smallint, -1::bigint),
+      (new.pipeline_id, new.stage, new_state, (pg_backend_pid() % 16)::smallint, 1::bigint)) v
+    ORDER BY 1, 2, 3
+    ON CONFLICT (pipeline_id, stage, state, shard) DO UPDATE SET count = task_counts.count + excluded.count;
+  RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER task_counts_insert AFTER INSERT ON tasks REFERENCING NEW TABLE AS inserted
+  FOR EACH STATEMENT EXECUTE FUNCTION task_counts_inserted();
+CREATE TRIGGER task_counts_delete AFTER DELETE ON tasks REFERENCING OLD TABLE AS deleted
+  FOR EACH STATEMENT EXECUTE FUNCTION task_counts_deleted();
+CREATE TRIGGER task_counts_move AFTER UPDATE OF stage, dead_letter_reason, open_dependencies ON tasks
+  FOR EACH ROW WHEN (old.stage IS DISTINCT FROM new.stage OR old.dead_letter_reason IS DISTINCT FROM new.dead_letter_reason
+    OR (old.open_dependencies > 0) IS DISTINCT FROM (new.open_dependencies > 0))
+  EXECUTE FUNCTION task_counts_moved();
+
+-- Open tasks not claimable before a time their last change set in the future (not_before_ms, a retry delay,
+-- a release's delay): the delayed ones are those past `now` here. A task that was claimable at once is never
+-- in this index, so claiming it inserts nothing here. A change that bumps updated_at_ms of a still-delayed
+-- task without setting next_eligible_at_ms takes it out (it then counts as claimable): none does today.
+CREATE INDEX tasks_delayed ON tasks (next_eligible_at_ms, pipeline_id, stage)
+  WHERE dead_letter_reason IS NULL AND active_run_id IS NULL AND open_dependencies = 0 AND next_eligible_at_ms > updated_at_ms;

@@ -470,3 +470,56 @@ CREATE TABLE schedule_control (
   updated_at_ms INTEGER NOT NULL
 ) STRICT;
 INSERT INTO schedule_control (id, paused, resumed_at_ms, updated_at_ms) VALUES (1, 0, 0, 0);
+
+-- @migration 10: task counts by pipeline, stage and state; delayed tasks
+
+-- What /metrics reports of tasks, kept by triggers so that a scrape never scans tasks. The state counted here
+-- is the one only rare changes move: canceled, dead-lettered, blocked (open dependencies), else open. Open
+-- tasks are split at scrape time into leased (the live leases), delayed (tasks_delayed), done (a terminal
+-- stage) and claimable (the rest). Claims and heartbeats set none of the columns watched here, so they never
+-- run these triggers; a transition moves two rows, as it does in stage_counts.
+CREATE TABLE task_counts (
+  pipeline_id TEXT NOT NULL,
+  stage       TEXT NOT NULL,
+  state       TEXT NOT NULL CHECK (state IN ('open', 'blocked', 'dead_lettered', 'canceled')),
+  count       INTEGER NOT NULL,
+  PRIMARY KEY (pipeline_id, stage, state)
+) STRICT, WITHOUT ROWID;
+
+INSERT INTO task_counts (pipeline_id, stage, state, count)
+  SELECT pipeline_id, stage, CASE WHEN dead_letter_reason = 'canceled' THEN 'canceled'
+    WHEN dead_letter_reason IS NOT NULL THEN 'dead_lettered' WHEN open_dependencies > 0 THEN 'blocked' ELSE 'open' END AS state,
+    count(*)
+  FROM tasks GROUP BY pipeline_id, stage, state;
+
+CREATE TRIGGER task_counts_insert AFTER INSERT ON tasks BEGIN
+  INSERT INTO task_counts (pipeline_id, stage, state, count) VALUES (new.pipeline_id, new.stage,
+    CASE WHEN new.dead_letter_reason = 'canceled' THEN 'canceled' WHEN new.dead_letter_reason IS NOT NULL THEN 'dead_lettered'
+      WHEN new.open_dependencies > 0 THEN 'blocked' ELSE 'open' END, 1)
+    ON CONFLICT (pipeline_id, stage, state) DO UPDATE SET count = count + 1;
+END;
+
+CREATE TRIGGER task_counts_delete AFTER DELETE ON tasks BEGIN
+  UPDATE task_counts SET count = count - 1 WHERE pipeline_id = old.pipeline_id AND stage = old.stage
+    AND state = CASE WHEN old.dead_letter_reason = 'canceled' THEN 'canceled' WHEN old.dead_letter_reason IS NOT NULL THEN 'dead_lettered'
+      WHEN old.open_dependencies > 0 THEN 'blocked' ELSE 'open' END;
+END;
+
+CREATE TRIGGER task_counts_move AFTER UPDATE OF stage, dead_letter_reason, open_dependencies ON tasks
+WHEN old.stage IS NOT new.stage OR old.dead_letter_reason IS NOT new.dead_letter_reason
+  OR (old.open_dependencies > 0) IS NOT (new.open_dependencies > 0) BEGIN
+  UPDATE task_counts SET count = count - 1 WHERE pipeline_id = old.pipeline_id AND stage = old.stage
+    AND state = CASE WHEN old.dead_letter_reason = 'canceled' THEN 'canceled' WHEN old.dead_letter_reason IS NOT NULL THEN 'dead_lettered'
+      WHEN old.open_dependencies > 0 THEN 'blocked' ELSE 'open' END;
+  INSERT INTO task_counts (pipeline_id, stage, state, count) VALUES (new.pipeline_id, new.stage,
+    CASE WHEN new.dead_letter_reason = 'canceled' THEN 'canceled' WHEN new.dead_letter_reason IS NOT NULL THEN 'dead_lettered'
+      WHEN new.open_dependencies > 0 THEN 'blocked' ELSE 'open' END, 1)
+    ON CONFLICT (pipeline_id, stage, state) DO UPDATE SET count = count + 1;
+END;
+
+-- Open tasks not claimable before a time their last change set in the future (not_before_ms, a retry delay,
+-- a release's delay): the delayed ones are those past `now` here. A task that was claimable at once is never
+-- in this index, so claiming it writes nothing here. A change that bumps updated_at_ms of a still-delayed
+-- task without setting next_eligible_at_ms takes it out (it then counts as claimable): none does today.
+CREATE INDEX tasks_delayed ON tasks (next_eligible_at_ms, pipeline_id, stage)
+  WHERE dead_letter_reason IS NULL AND active_run_id IS NULL AND open_dependencies = 0 AND next_eligible_at_ms > updated_at_ms;

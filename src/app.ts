@@ -30,6 +30,10 @@ import { createMcpEndpoint, type McpEndpoint } from './mcp/http.ts'
 import type { Toolset } from './mcp/session.ts'
 import { VERSION } from './version.ts'
 import { isConsolePath } from './ui/paths.ts'
+import { metricsRoutes } from './http/routes/metrics.ts'
+import { probeRoutes } from './http/routes/probes.ts'
+import { withAccess } from './http/route.ts'
+import { createInstruments, type Instruments } from './metrics/instruments.ts'
 
 export type AppConfig = {
   token: string | null
@@ -41,12 +45,17 @@ export type AppConfig = {
   mcpToolsets: ReadonlySet<Toolset>
   /** Host and Origin names /mcp accepts (bound to loopback), or null to accept any (bound elsewhere). */
   mcpAllowedHosts: string[] | null
+  /** GET /metrics without the API token (--metrics-public): for a scraper inside a trusted network. */
+  metricsPublic: boolean
+  /** SQLite's --durability, reported by /info; null on PostgreSQL (the server's own settings decide). */
+  durability: 'normal' | 'full' | null
 }
 
 export const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '[::1]']
 
 export const DEFAULT_CONFIG: AppConfig = {
   token: null, maxBodyBytes: 1024 * 1024, version: VERSION, mtls: false, mcpToolsets: new Set(['agent']), mcpAllowedHosts: LOOPBACK_NAMES,
+  metricsPublic: false, durability: null,
 }
 
 /** What every handler gets: the driver, the clock, the configuration and the one way to commit a change. */
@@ -61,13 +70,22 @@ export type App = {
   log: Log
   mcp: McpEndpoint
   scheduler: Scheduler
+  metrics: Instruments
+  /** Set once shutdown begins: /ready answers 503 from then on. */
+  lifecycle: { isStopping: boolean }
 }
 
 export const ROUTES: Route[] = [
   ...metaRoutes, ...pipelineRoutes, ...bulkRoutes, ...taskRoutes, ...lifecycleRoutes, ...linkRoutes, ...controlRoutes,
   ...leaseRoutes, ...runRoutes, ...artifactRoutes, ...opsRoutes, ...otlpRoutes, ...kvRoutes, ...mcpRoutes,
   ...scheduleControlRoutes, ...scheduleRoutes,
+  ...metricsRoutes, ...probeRoutes,
 ]
+
+/** The routes as configured: --metrics-public opens /metrics to anyone. */
+function routesFor(config: AppConfig): Route[] {
+  return config.metricsPublic ? ROUTES.map((r) => r.path === '/metrics' ? withAccess(r, 'public') : r) : ROUTES
+}
 
 const IDEMPOTENCY_SWEEP_MS = 60 * 60 * 1000
 
@@ -90,8 +108,9 @@ export function createApp(options: { driver: Driver; clock: Clock; log: Log; con
   const mcp = createMcpEndpoint({ clock, log, apiToken: config.token, toolsets: config.mcpToolsets, callRoute: (r) => router.call(r) })
   const scheduler = createScheduler({ driver, clock, log })
   driver.watchSchedules((name) => void scheduler.changed(name))
-  const app: App = { driver, clock, config, log, commit, waiters, taskWatch, mcp, scheduler }
-  const router = createRouter(ROUTES, app)
+  const metrics = createInstruments()
+  const app: App = { driver, clock, config, log, commit, waiters, taskWatch, mcp, scheduler, metrics, lifecycle: { isStopping: false } }
+  const router = createRouter(routesFor(config), app)
   // The console's pages (/ui) are not API routes: they have their own router, sessions and CSRF checks. Loaded
   // on the first /ui request, so a server nobody browses (and every CLI run) does not pay for its modules.
   let ui: Promise<{ handle(request: Request, req: ServerContext['req']): Promise<Response> }> | undefined
@@ -104,7 +123,7 @@ export function createApp(options: { driver: Driver; clock: Clock; log: Log; con
   // Background writes skip their turn while storage is busy.
   const sweep = () => driver.tryWrite((c) => c.sweepAnswers(clock.now()))?.catch((err) => log.error('idempotency sweep failed', err))
   const sweepTimer = setInterval(sweep, IDEMPOTENCY_SWEEP_MS).unref()
-  const reaper = createReaper({ driver, clock, log, onReaped: () => { waiters.poke(); taskWatch.poke() } })
+  const reaper = createReaper({ driver, clock, log, onReaped: (n) => { metrics.leaseExpirations.inc(n); waiters.poke(); taskWatch.poke() } })
   if (options.autoReap !== false) reaper.start()
   void scheduler.start()
 
@@ -117,6 +136,7 @@ export function createApp(options: { driver: Driver; clock: Clock; log: Log; con
     scheduler,
     /** Stops timers and answers every waiting claim 204; the caller closes the server and the driver. */
     close(): void {
+      app.lifecycle.isStopping = true
       clearInterval(sweepTimer)
       reaper.stop()
       scheduler.stop()

@@ -32,6 +32,8 @@ export type ServerOptions = {
   tls: TlsFiles | null
   /** The MCP toolsets /mcp offers. */
   mcpToolsets: Set<Toolset>
+  /** GET /metrics answers without the API token. */
+  metricsPublic: boolean
 }
 
 export type Parsed = { kind: 'run'; options: ServerOptions } | { kind: 'help' } | { kind: 'version' }
@@ -52,6 +54,7 @@ export const USAGE = `Usage: npm start -- [options]
   --tls-client-ca PATH     require a client certificate issued by this PEM CA (mTLS; env DOCKET_TLS_CLIENT_CA)
   --insecure               allow a non-loopback --host without a token or a client CA
   --mcp-toolsets LIST      MCP tools at /mcp: agent (default) or agent,admin (env DOCKET_MCP_TOOLSETS)
+  --metrics-public         serve GET /metrics without the API token (a scraper on a trusted network)
   --help, --version`
 
 export class UsageError extends Error {}
@@ -83,6 +86,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): Parsed {
         'tls-client-ca': { type: 'string' },
         insecure: { type: 'boolean' },
         'mcp-toolsets': { type: 'string' },
+        'metrics-public': { type: 'boolean' },
         help: { type: 'boolean' },
         version: { type: 'boolean' },
       },
@@ -119,6 +123,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv): Parsed {
       clientCa: values['tls-client-ca'] ?? env.DOCKET_TLS_CLIENT_CA,
     }),
     mcpToolsets: toolsets(values['mcp-toolsets'] ?? env.DOCKET_MCP_TOOLSETS),
+    metricsPublic: values['metrics-public'] ?? false,
   }
   // A required client certificate authenticates every caller, as a token does.
   const isAuthenticated = token !== null || (options.tls !== null && options.tls.clientCa !== null)

@@ -5,13 +5,13 @@ import type { Log } from './log.ts'
 export const REAPER_PERIOD_MS = 500
 
 /** Expires leases whose time ran out. tick() is callable from tests; start() runs it every 500 ms. */
-export function createReaper(deps: { driver: Driver; clock: Clock; log: Log; onReaped(): void }) {
+export function createReaper(deps: { driver: Driver; clock: Clock; log: Log; onReaped(count: number): void }) {
   let timer: NodeJS.Timeout | undefined
   const reaper = {
     /** Reaps what is due; skips the turn (0) while storage is busy (another process holds SQLite's lock). */
     async tick(): Promise<number> {
       const reaped = (await deps.driver.tryWrite((c) => c.expireDue(deps.clock.now()))) ?? 0
-      if (reaped > 0) deps.onReaped()
+      if (reaped > 0) deps.onReaped(reaped)
       return reaped
     },
     start(): void {

@@ -43,6 +43,7 @@ async function main(): Promise<void> {
   const mcpAllowedHosts = isLoopback(opts.host) ? [...new Set([...LOOPBACK_NAMES, boundName])] : null
   const docket = createApp({ driver: storage.driver, clock: systemClock, log, config: {
     token: opts.token, maxBodyBytes: opts.maxBodyBytes, mtls, mcpToolsets: opts.mcpToolsets, mcpAllowedHosts,
+    metricsPublic: opts.metricsPublic, durability: opts.driver.kind === 'sqlite' ? opts.durability : null,
   } })
 
   const server = createListener(opts, docket.handler)

@@ -30,3 +30,10 @@ export function newId(nowMs: number): string {
   const hex = bytes.toString('hex')
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
 }
+
+/** The millisecond a UUIDv7 from newId was made at (a run id: when its claim ran), or null for another shape. */
+export function idTimeMs(id: string): number | null {
+  if (id.length !== 36 || id[14] !== '7') return null
+  const ms = Number.parseInt(id.slice(0, 8) + id.slice(9, 13), 16)
+  return Number.isSafeInteger(ms) ? ms : null
+}

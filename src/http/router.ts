@@ -21,6 +21,11 @@ type Matched = { route: Route; params: Record<string, string> }
 type Literal = { byMethod: Map<string, Route>; allowed: string[]; isPublic: boolean }
 
 const METHODS: ReadonlySet<string> = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE'])
+/** The route label of a request no route matched (404, 405, 401 before matching): never its path. */
+const UNMATCHED = 'unmatched'
+
+/** Which route a request reached, for the request-duration histogram (its template, e.g. /tasks/:id). */
+type Reached = { route: string }
 const JSON_TYPE = 'application/json; charset=utf-8'
 
 /**
@@ -71,17 +76,23 @@ export function createRouter(routes: Route[], app: App) {
     return { allowed: [...allowed].sort(), isPublic }
   }
 
+  const observeRequest = requestTimer(app)
+
   async function handle(request: Request, ctx: ServerContext): Promise<Response> {
+    const startedAt = performance.now()
     const isHead = request.method === 'HEAD'
+    const reached: Reached = { route: UNMATCHED }
     let reply: AnyReply
     try {
       const method = isHead ? 'GET' : request.method
       const local = { method, target: ctx.req.url ?? '/', headers: request.headers, body: null, signal: request.signal }
-      reply = await dispatch(local, () => readBody(ctx.req, app.config.maxBodyBytes))
+      reply = await dispatch(local, () => readBody(ctx.req, app.config.maxBodyBytes), reached)
     } catch (err) {
       reply = errorReply(err, app)
     }
-    return 'response' in reply ? reply.response : toResponse(reply, isHead)
+    const response = 'response' in reply ? reply.response : toResponse(reply, isHead)
+    observeRequest(request.method, reached.route, response.status, performance.now() - startedAt)
+    return response
   }
 
   /** A request from inside the process; its answer as the route gave it (JSON text, or null for 204). */
@@ -95,7 +106,7 @@ export function createRouter(routes: Route[], app: App) {
     }
   }
 
-  async function dispatch(request: LocalRequest, readRequestBody: () => Promise<Buffer>): Promise<AnyReply> {
+  async function dispatch(request: LocalRequest, readRequestBody: () => Promise<Buffer>, reached?: Reached): Promise<AnyReply> {
     const { method, target } = request
     const q = target.indexOf('?')
     const rawPath = q < 0 ? target : target.slice(0, q)
@@ -114,6 +125,7 @@ export function createRouter(routes: Route[], app: App) {
       throw new AppError('method_not_allowed', 405, `Method ${method} not allowed`, undefined, { allow: allowed.join(', ') })
     }
     const { route, params } = matched
+    if (reached !== undefined) reached.route = route.path
     if (route.access === 'api' && !isApiAuthorized) throw unauthorized()
 
     const input: Input = {
@@ -135,6 +147,24 @@ export function createRouter(routes: Route[], app: App) {
   }
 
   return { handle, call, routes }
+}
+
+/**
+ * Observes a request's duration by method, route template and status. The labelled children are kept by
+ * their key: prom-client would otherwise hash the label object on every request.
+ */
+function requestTimer(app: App): (method: string, route: string, status: number, ms: number) => void {
+  const children = new Map<string, { observe(seconds: number): void }>()
+  return (method, route, status, ms) => {
+    const m = METHODS.has(method) || method === 'HEAD' ? method : 'other'
+    const key = `${m} ${route} ${status}`
+    let child = children.get(key)
+    if (child === undefined) {
+      child = app.metrics.httpDuration.labels(m, route, String(status))
+      children.set(key, child)
+    }
+    child.observe(ms / 1000)
+  }
 }
 
 function literalsOf(routes: Route[]): Map<string, Literal> {

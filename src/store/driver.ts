@@ -8,7 +8,7 @@ import type {
   ArtifactFilter, ArtifactRow, AssignmentRow, BulkFilter, BulkItem, Claim, ClaimRequest, DependencyView, EntryRow,
   EventRow, HitRow, IdempotencyKey, LeaseView, NewArtifact, NewTask, PipelineRow, RoleQueueStats, RunRow, Search,
   SignalRequest, SignalResult, SpanFilter, SpanRow, StageOverview, TaskEventRow, TaskFilter, TaskPatch, TaskRow,
-  ThroughputMinute, TimeCursor, TransitionRequest, TransitionResult,
+  TaskTally, ThroughputMinute, TimeCursor, TransitionRequest, TransitionResult,
 } from './types.ts'
 import type { ScheduleSpec } from '../domain/schedule.ts'
 import type { FireResult, ScheduleControl, ScheduledTaskRow, ScheduleRow, SlotFire } from './schedule-types.ts'
@@ -69,8 +69,11 @@ export interface Changes {
   heartbeat(lease: LeaseProof, ttlMs: number | null, nowMs: number): Awaitable<number>
   appendEvent(lease: LeaseProof, kind: string, data: unknown, nowMs: number): Awaitable<number>
   transition(lease: LeaseProof, req: TransitionRequest, nowMs: number): Awaitable<TransitionResult>
-  /** A failed attempt; the retry (if any) comes after `retryDelayMs`, else after the task's retry delay. */
-  fail(lease: LeaseProof, error: string, usage: unknown, nowMs: number, retryDelayMs?: number | null): Awaitable<void>
+  /**
+   * A failed attempt; the retry (if any) comes after `retryDelayMs`, else after the task's retry delay.
+   * Returns whether it was the last attempt allowed, so the task is dead-lettered (counted by /metrics).
+   */
+  fail(lease: LeaseProof, error: string, usage: unknown, nowMs: number, retryDelayMs?: number | null): Awaitable<boolean>
   /** Expired leases become stale runs and count as failed attempts; returns how many. */
   expireDue(nowMs: number): Awaitable<number>
 
@@ -134,6 +137,10 @@ export interface Reads {
   spanCountOfRun(runId: string): Promise<number>
   queue(nowMs: number, nearExpiryMs: number, stuckMs: number): Promise<RoleQueueStats[]>
   health(nowMs: number): Promise<HealthCounts>
+  /** Task counts for /metrics: counters and small indexes, never a scan of every task. */
+  taskTally(nowMs: number): Promise<TaskTally>
+  /** Whether the database answers with every migration applied (GET /ready); else why not. */
+  readiness(): Promise<{ ready: true } | { ready: false; reason: string }>
   claimants(role: string, nowMs: number): Promise<Claimants>
 
   // The console (/ui). Each is read from indexes; none scans every task.

@@ -248,3 +248,23 @@ export type LeaseView = {
   agent_role: string
   lease_expires_at_ms: number
 }
+
+// --- Metrics -------------------------------------------------------------------------------------
+
+/** A count of tasks at one place (pipeline id, stage). */
+export type PlaceCount = { pipeline_id: string; stage: string; count: number }
+
+/**
+ * What /metrics reads of tasks at scrape time, from counters kept by triggers and small indexes (never a
+ * scan of every task). src/metrics/tasks.ts turns it into counts by state.
+ */
+export type TaskTally = {
+  /** Trigger-kept counts by state: open, blocked, dead_lettered, canceled; `pipeline` is its name. */
+  counts: Array<PlaceCount & { pipeline: string; state: 'open' | 'blocked' | 'dead_lettered' | 'canceled' }>
+  /** Open tasks whose run holds a live lease. */
+  leased: PlaceCount[]
+  /** Open tasks not claimable before a time still ahead. */
+  delayed: PlaceCount[]
+  /** Every (pipeline, stage) a role claims from: created_at_ms of its oldest claimable task, or null. */
+  oldest: Array<{ pipeline_id: string; stage: string; created_at_ms: number | null }>
+}

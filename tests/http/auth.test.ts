@@ -12,7 +12,7 @@ test.before(async (ctx) => { ctx.s = await startServer({ token: TOKEN }) })
 test.after(async (ctx) => ctx.s.close())
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` })
-const PUBLIC = ['/health', '/openapi.json', '/.well-known/openapi.json']
+const PUBLIC = ['/health', '/ready', '/openapi.json', '/.well-known/openapi.json']
 
 test('the public routes answer without a token', async ({ s }) => {
   for (const path of PUBLIC) {

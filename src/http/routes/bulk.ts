@@ -52,14 +52,16 @@ async function runBatch(input: Input, app: App, batch: Batch, ids: readonly stri
 
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve))
 
-async function runBulk(input: Input, app: App, target: { ids: string[] } | { filter: BulkFilter }, batch: Batch) {
+async function runBulk(input: Input, app: App, target: { ids: string[] } | { filter: BulkFilter }, batch: Batch, onChanged: (n: number) => void = () => {}) {
   // Each batch's results are rendered as it ends: a whole answer of 100,000 items rendered at once would
   // hold the event loop for tens of milliseconds.
   const rendered: string[] = []
   let matched = 0
   let changed = 0
   const record = (items: BulkItem[]) => {
-    changed += items.filter((i) => i.changed).length
+    const n = items.filter((i) => i.changed).length
+    changed += n
+    onChanged(n)
     if (items.length > 0) rendered.push(JSON.stringify(items.map(({ id, ok, error }) => (error === undefined ? { id, ok } : { id, ok, error }))).slice(1, -1))
   }
   if ('ids' in target) {
@@ -88,7 +90,7 @@ export const bulkRoutes: Route[] = [
   post('/tasks/requeue', (input, app) => {
     const req = body(Requeue, input.body)
     const stage = req.stage ?? null
-    return runBulk(input, app, targetOf(req), (c, ids, nowMs) => c.requeueTasks(ids, stage, nowMs))
+    return runBulk(input, app, targetOf(req), (c, ids, nowMs) => c.requeueTasks(ids, stage, nowMs), (n) => app.metrics.requeues.inc(n))
   }),
 
   post('/tasks/cancel', (input, app) => {

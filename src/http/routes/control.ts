@@ -17,7 +17,10 @@ export const controlRoutes: Route[] = [
 
   post('/tasks/:id/requeue', (input, app) => {
     const req = optionalBody(Requeue, input.body)
-    return app.commit(input, (c) => c.requeueTask(input.params.id, req.stage ?? null, app.clock.now()), (task) => rawJson(200, taskJson(task)))
+    return app.commit(input, (c) => c.requeueTask(input.params.id, req.stage ?? null, app.clock.now()), (task) => {
+      app.metrics.requeues.inc()
+      return rawJson(200, taskJson(task))
+    })
   }),
 
   post('/pipelines/:id/pause', (input, app) => {

@@ -62,6 +62,7 @@ export const kvRoutes: Route[] = [
     }
     const filter = path === undefined ? undefined : { path, text: value, json: value === undefined ? null : filterJson(value) }
     // A term without a word (`-`, `"`) is left out, as FTS5 leaves out an empty phrase; with none left, nothing matches.
+    app.metrics.storeSearches.inc()
     if (!terms.some((t) => tokensOf(t).length > 0)) return rawJson(200, '[]')
     const hits = await app.driver.reads.search({ terms, namespace, filter, limit })
     return rawJson(200, `[${hits.map(hitJson).join(',')}]`)
@@ -72,7 +73,10 @@ export const kvRoutes: Route[] = [
     if (ns === RESERVED_NAMESPACE) throw new AppError('reserved_namespace', 400, '"search" is a reserved namespace name')
     const { value } = body(PutBody, input.body)
     const valueJson = s(value)
-    return app.commit(input, (c) => c.putEntry(ns, key, valueJson, app.clock.now()), noContent)
+    return app.commit(input, (c) => c.putEntry(ns, key, valueJson, app.clock.now()), () => {
+      app.metrics.storePuts.inc()
+      return noContent()
+    })
   }),
 
   get('/store/:ns/:key', async (input, app) => {

@@ -8,15 +8,20 @@ import type { Claim } from '../../store/types.ts'
 import { mapAwaitable } from '../../store/driver.ts'
 import { idempotencyTuple, type CommitOptions } from '../commit.ts'
 import type { App } from '../../app.ts'
+import { observeClaimed, observeRunEnd } from '../../metrics/runs.ts'
 
-const LeaseTtl = v.pipe(v.number(), v.safeInteger(), v.minValue(1000), v.maxValue(86_400_000))
+export const MIN_LEASE_TTL_MS = 1000
+export const MAX_LEASE_TTL_MS = 86_400_000
+export const MAX_WAIT_MS = 60_000
+
+const LeaseTtl = v.pipe(v.number(), v.safeInteger(), v.minValue(MIN_LEASE_TTL_MS), v.maxValue(MAX_LEASE_TTL_MS))
 
 const ClaimBody = v.object({
   agent_id: Name,
   agent_role: Name,
   lease_ttl_ms: v.nullish(LeaseTtl),
   concurrency: v.nullish(v.object({ per_state: v.nullish(v.record(v.string(), v.unknown())) })),
-  wait_ms: v.nullish(v.pipe(v.number(), v.safeInteger(), v.minValue(0), v.maxValue(60_000))),
+  wait_ms: v.nullish(v.pipe(v.number(), v.safeInteger(), v.minValue(0), v.maxValue(MAX_WAIT_MS))),
   pipeline_id: v.nullish(Name),
 })
 
@@ -54,11 +59,16 @@ export const leaseRoutes: Route[] = [
       const reply = await app.commit(input, (c) => c.claim(claimRequest, app.clock.now()), (result): Reply => {
         reaped = result.reaped
         if (result.claim === null) return noContent()
+        observeClaimed(app, result.claim.task)
         leaseId = result.claim.run.id
         return rawJson(200, claimJson(result.claim))
       }, claimOptions)
       // Reaping frees work for others (a claim's own commit wakes nobody).
-      if (reaped > 0) { app.waiters.poke(); app.taskWatch.poke() }
+      if (reaped > 0) {
+        app.metrics.leaseExpirations.inc(reaped)
+        app.waiters.poke()
+        app.taskWatch.poke()
+      }
       // The answer can go out now; if its client is gone, nobody would ever hold this lease.
       if (reply.status === 200 && input.signal.aborted) return giveBack(input, app, leaseId)
       return reply
@@ -73,19 +83,29 @@ export const leaseRoutes: Route[] = [
       },
     }
     const waitMs = req.wait_ms ?? 0
+    const startedAt = performance.now()
+    const answered = (reply: Reply): Reply => {
+      const outcome = reply.status === 200 ? 'claimed' : 'empty'
+      app.metrics.claims.inc({ outcome })
+      if (waitMs > 0) app.metrics.claimWait.observe({ outcome }, (performance.now() - startedAt) / 1000)
+      return reply
+    }
     // Agents already waiting for this role come first: a new claim queues behind them.
     if (waitMs === 0 || !app.waiters.hasWaiters(claimRequest.role)) {
       const reply = await attempt()
-      if (reply.status !== 204 || waitMs === 0) return reply
+      if (reply.status !== 204 || waitMs === 0) return answered(reply)
     }
-    return app.waiters.wait(claimRequest.role, claimRequest.agentId, waitMs, input.signal, attempt)
+    return answered(await app.waiters.wait(claimRequest.role, claimRequest.agentId, waitMs, input.signal, attempt))
   }),
 
   withAccess(post('/leases/:id/heartbeat', async (input, app) => {
     const { lease, req } = await leaseRequest(input, app, input.params.id, 'Missing or invalid Authorization header', 'Lease not found',
       () => optionalBody(HeartbeatBody, input.body))
     return app.commit(input, (c) => c.heartbeat(lease, req.lease_ttl_ms ?? null, app.clock.now()),
-      (expires) => json(200, { expires_at_ms: expires }))
+      (expires) => {
+        app.metrics.heartbeats.inc()
+        return json(200, { expires_at_ms: expires })
+      })
   }), 'lease'),
 
   // Gives the task back without counting an attempt (an agent that cannot do it, or is shutting down).
@@ -95,7 +115,10 @@ export const leaseRoutes: Route[] = [
     const delayMs = req.delay_ms ?? 0
     const nowMs = app.clock.now()
     return app.commit(input, (c) => c.release(lease, req.reason ?? null, null, nowMs, delayMs),
-      () => json(200, { status: 'released', next_eligible_at_ms: nowMs + delayMs }))
+      () => {
+        observeRunEnd(app, input.params.id, 'released')
+        return json(200, { status: 'released', next_eligible_at_ms: nowMs + delayMs })
+      })
   }), 'lease'),
 ]
 

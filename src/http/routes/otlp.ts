@@ -36,6 +36,7 @@ const ingest: Handler = async (input, app) => {
     : await app.commit(input, (c) => c.ingestSpans(decoded.stored, decoded.contentType, decoded.result, app.clock.now()), (batchId) => {
       const { result } = decoded
       const answer: IngestAnswer = { batch_id: batchId, accepted_spans: result.spans.length, stored: decoded.stored }
+      app.metrics.spansAccepted.inc(result.spans.length)
       if (result.rejected > 0) answer.partialSuccess = { rejectedSpans: String(result.rejected), errorMessage: result.rejectReason ?? '' }
       return json(200, answer)
     })

@@ -9,6 +9,7 @@ import { AppError } from '../../domain/errors.ts'
 import { SYSTEM_EVENT_KINDS } from '../../domain/status.ts'
 import type { App } from '../../app.ts'
 import type { EventRow } from '../../store/types.ts'
+import { observeRunEnd } from '../../metrics/runs.ts'
 
 const AppendEvent = v.object({ kind: v.pipe(v.string(), v.minLength(1), v.maxLength(128)), data: v.optional(v.unknown()) })
 const Transition = v.object({
@@ -63,11 +64,18 @@ export const runRoutes: Route[] = [
       usage: req.usage,
       expectedStage: req.expected_stage ?? null,
       expectedTaskVersion: req.expected_task_version ?? null,
-    }, app.clock.now()), (result) => json(200, result))
+    }, app.clock.now()), (result) => {
+      observeRunEnd(app, input.params.id, 'completed')
+      return json(200, result)
+    })
   }), 'lease'),
 
   withAccess(post('/runs/:id/fail', async (input, app) => {
     const { lease, req } = await leaseOf(input, app, () => body(Fail, input.body))
-    return app.commit(input, (c) => c.fail(lease, req.error, req.usage, app.clock.now(), req.retry_delay_ms ?? null), () => json(200, { status: 'failed' }))
+    return app.commit(input, (c) => c.fail(lease, req.error, req.usage, app.clock.now(), req.retry_delay_ms ?? null), (deadLettered) => {
+      observeRunEnd(app, input.params.id, 'failed')
+      if (deadLettered) app.metrics.deadLetters.inc()
+      return json(200, { status: 'failed' })
+    })
   }), 'lease'),
 ]

@@ -24,6 +24,7 @@ import { opsReads } from './ops.ts'
 import { consoleReads } from './console.ts'
 import { lifecycleChanges, lifecycleReads } from './lifecycle.ts'
 import { SCHEDULE_CHANNEL, schedulesChanges, schedulesReads } from './schedules.ts'
+import { tallyReads } from './tally.ts'
 
 export type PostgresDriverOptions = {
   url: string
@@ -75,6 +76,7 @@ export async function openPostgresDriver(options: PostgresDriverOptions): Promis
     ...consoleReads(pool),
     ...lifecycleReads(pool),
     ...schedulesReads(pool),
+    ...tallyReads(pool),
   }
 
   /** The Changes of one transaction: every method bound to its client. */

@@ -47,8 +47,11 @@ export function createOutcomes(ctx: PgContext, hints: RunHints) {
     return { previous_stage: hint.stage, new_stage: t.to, trigger: t.trigger }
   }
 
-  /** A failed or expired attempt: retry after the delay (the task's unless given), or dead-letter once attempts run out. */
-  async function recordFailedAttempt(tx: Tx, o: Outcome, task: TaskRow, runId: string, nowMs: number, retryDelayMs: number | null = null): Promise<void> {
+  /**
+   * A failed or expired attempt: retry after the delay (the task's unless given), or dead-letter once attempts
+   * run out. Returns whether it dead-lettered the task.
+   */
+  async function recordFailedAttempt(tx: Tx, o: Outcome, task: TaskRow, runId: string, nowMs: number, retryDelayMs: number | null = null): Promise<boolean> {
     const failedAttempts = task.failed_attempts + 1
     const after: TaskRow = { ...task, active_run_id: null, failed_attempts: failedAttempts, updated_at_ms: nowMs }
     const delayMs = retryDelayMs ?? task.retry_delay_ms
@@ -61,7 +64,7 @@ export function createOutcomes(ctx: PgContext, hints: RunHints) {
         next_eligible_at_ms: next.nextEligibleAtMs,
       } })
       o.wakes.add(String(next.nextEligibleAtMs))
-      return
+      return false
     }
     after.dead_letter_reason = 'max_attempts_exceeded'
     const pipeline = await pipelineOf(tx, task)
@@ -75,6 +78,7 @@ export function createOutcomes(ctx: PgContext, hints: RunHints) {
     o.events.push({ runId, taskId: task.id, kind: 'dead_letter', data: {
       reason: 'max_attempts_exceeded', failed_attempts: failedAttempts, from_stage: task.stage, dead_letter_stage: stage,
     } })
+    return true
   }
 
   /**
@@ -113,12 +117,13 @@ export function createOutcomes(ctx: PgContext, hints: RunHints) {
     },
 
     /** The agent gave up on its run (R§17). */
-    async fail(tx: Tx, proof: LeaseProof, error: string, usage: unknown, nowMs: number, retryDelayMs?: number | null): Promise<void> {
+    async fail(tx: Tx, proof: LeaseProof, error: string, usage: unknown, nowMs: number, retryDelayMs?: number | null): Promise<boolean> {
       const { task, run } = requireLive(await lockRun(tx, proof.runId), proof, nowMs)
       const o = newOutcome()
       endLease(o, run.id, 'failed', usageText(usage), error)
-      await recordFailedAttempt(tx, o, task, run.id, nowMs, retryDelayMs ?? null)
+      const deadLettered = await recordFailedAttempt(tx, o, task, run.id, nowMs, retryDelayMs ?? null)
       await writeOutcome(tx, nowMs, o)
+      return deadLettered
     },
 
     /**

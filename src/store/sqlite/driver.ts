@@ -98,6 +98,8 @@ export function createSqliteDriver(db: Db, options: SqliteDriverOptions): Driver
     allSchedules: () => store.schedules.all(),
     scheduleControl: () => store.schedules.control(),
     scheduleTasks: (name, beforeSlot, limit) => store.schedules.tasks(name, beforeSlot, limit),
+    taskTally: (nowMs) => store.tally.tally(nowMs),
+    readiness: () => store.health.readiness(),
   })
 
   return {

@@ -17,6 +17,7 @@ import { createConsoleStore } from './console.ts'
 import { createTaskEventStore } from './task-events.ts'
 import { createTaskLookups } from './task-lookups.ts'
 import { createScheduleStore } from './schedules.ts'
+import { createTallyStore } from './tally.ts'
 
 export type Store = ReturnType<typeof createStore>
 
@@ -49,5 +50,6 @@ export function createStore(db: Db, onEligibleAt: (atMs: number) => void = () =>
     taskEvents: createTaskEventStore(db),
     taskLookups: createTaskLookups(db),
     schedules: createScheduleStore(db),
+    tally: createTallyStore(db),
   }
 }

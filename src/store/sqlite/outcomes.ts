@@ -34,8 +34,11 @@ export function createOutcomeStore(db: Db, tasks: TaskStore, events: EventStore,
   const end = (run: RunRow, status: RunStatus, nowMs: number, usage: unknown = undefined, error: string | null = null) =>
     endRun.run({ id: run.id, status, now: nowMs, usage: usage === undefined ? null : JSON.stringify(usage ?? {}), error })
 
-  /** A failed or expired attempt: retry after the delay (the task's unless given), or dead-letter once attempts run out. */
-  function recordFailedAttempt(run: RunRow, nowMs: number, retryDelayMs: number | null = null): void {
+  /**
+   * A failed or expired attempt: retry after the delay (the task's unless given), or dead-letter once attempts
+   * run out. Returns whether it dead-lettered the task.
+   */
+  function recordFailedAttempt(run: RunRow, nowMs: number, retryDelayMs: number | null = null): boolean {
     const failedAttempts = releaseFailed.get({ id: run.task_id, now: nowMs }) as number
     const task = tasks.get(run.task_id)!
     const delayMs = retryDelayMs ?? task.retry_delay_ms
@@ -47,7 +50,7 @@ export function createOutcomeStore(db: Db, tasks: TaskStore, events: EventStore,
         next_eligible_at_ms: next.nextEligibleAtMs,
       }, nowMs)
       onEligibleAt(next.nextEligibleAtMs)
-      return
+      return false
     }
     deadLetter(task.id, 'max_attempts_exceeded', nowMs)
     const stage = task.dead_letter_stage !== null && tasks.pipelineOf(task).stages.has(task.dead_letter_stage) ? task.dead_letter_stage : null
@@ -55,6 +58,7 @@ export function createOutcomeStore(db: Db, tasks: TaskStore, events: EventStore,
     events.append(run.id, 'dead_letter', {
       reason: 'max_attempts_exceeded', failed_attempts: failedAttempts, from_stage: task.stage, dead_letter_stage: stage,
     }, nowMs)
+    return true
   }
 
   return {
@@ -79,10 +83,10 @@ export function createOutcomeStore(db: Db, tasks: TaskStore, events: EventStore,
     },
 
     /** The agent gave up on its run (R§17). */
-    fail(run: RunRow, error: string, usage: unknown, nowMs: number, retryDelayMs: number | null): void {
+    fail(run: RunRow, error: string, usage: unknown, nowMs: number, retryDelayMs: number | null): boolean {
       if (run.status !== 'running') throw new AppError('conflict', 409, 'Run is not in running state')
       end(run, 'failed', nowMs, usage, error)
-      recordFailedAttempt(run, nowMs, retryDelayMs)
+      return recordFailedAttempt(run, nowMs, retryDelayMs)
     },
 
     /**

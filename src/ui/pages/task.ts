@@ -82,6 +82,7 @@ ${timeline.length === 0 ? html`<p class="muted">Nothing recorded.</p>` : html`<t
   uiPost('tasks/:id/requeue', async (req, app) => {
     const stage = req.form.get('stage') || null
     await commitChange(app, `/ui/tasks/${req.params.id}/requeue`, (c) => c.requeueTask(req.params.id, stage, app.clock.now()))
+    app.metrics.requeues.inc()
     return seeOther(returnTo(req.form, `/ui/tasks/${encodeURIComponent(req.params.id)}?done=requeued`))
   }),
 

@@ -77,6 +77,7 @@ test('a block that fails leaves nothing of itself behind, and the version where 
 // other. PostgreSQL-only columns are listed here, with why.
 const PG_ONLY: Record<string, string[]> = {
   stage_counts: ['shard'], // one stage's count spread over 16 rows (schema.postgres.sql)
+  task_counts: ['shard'], // the same, per (pipeline, stage, state)
   task_dependencies: ['seq'], // SQLite's rowid
   task_assignments: ['seq'],
   idempotency_keys: ['path_hash'],
