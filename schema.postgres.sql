@@ -322,3 +322,31 @@ CREATE TABLE store (
 );
 
 CREATE INDEX store_search ON store USING gin (search);
+
+-- @migration 4: task search
+
+-- GET /tasks?q=: each task's title, description and metadata strings and numbers as FTS5 tokenizes them
+-- (what SQLite's tasks_fts indexes), in the store's format (search-vector.ts: taskVector). A table of its
+-- own, not a column of tasks: claims and transitions rewrite task rows, and would copy the vector each time.
+-- The driver writes the vector with the task (tasks_insert). PostgreSQL cannot tokenize as FTS5 does, so an
+-- update of the searchable columns by any code path marks the vector stale (NULL) by trigger, and searches
+-- test stale rows' own text in the driver (task-pages.ts); tasks from before this block start stale.
+-- Deleting a task deletes its vector.
+CREATE TABLE task_search (
+  task_id text COLLATE "C" PRIMARY KEY REFERENCES tasks (id) ON DELETE CASCADE,
+  search  tsvector
+);
+CREATE INDEX task_search_words ON task_search USING gin (search);
+CREATE INDEX task_search_stale ON task_search (task_id) WHERE search IS NULL;
+
+INSERT INTO task_search (task_id, search) SELECT id, NULL FROM tasks;
+
+CREATE FUNCTION task_search_stale() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  UPDATE task_search SET search = NULL WHERE task_id = new.id;
+  RETURN NULL;
+END $$;
+CREATE TRIGGER task_search_stale AFTER UPDATE OF title, description, metadata_json ON tasks
+  FOR EACH ROW WHEN (old.title IS DISTINCT FROM new.title OR old.description IS DISTINCT FROM new.description
+    OR old.metadata_json IS DISTINCT FROM new.metadata_json)
+  EXECUTE FUNCTION task_search_stale();

@@ -13,6 +13,7 @@ import { createArtifactStore } from './artifacts.ts'
 import { createOpsStore } from './ops.ts'
 import { createSpanStore } from './spans.ts'
 import { createKvStore } from './kv.ts'
+import { createTaskPages } from './task-pages.ts'
 
 export type Store = ReturnType<typeof createStore>
 
@@ -29,6 +30,7 @@ export function createStore(db: Db, onEligibleAt: (atMs: number) => void = () =>
   return {
     pipelines,
     tasks,
+    taskPages: createTaskPages(db, pipelines),
     runs,
     dependencies: createDependencyStore(db, tasks),
     assignments: createAssignmentStore(db, tasks),
