@@ -328,10 +328,11 @@ CREATE INDEX store_search ON store USING gin (search);
 -- GET /tasks?q=: each task's title, description and metadata strings and numbers as FTS5 tokenizes them
 -- (what SQLite's tasks_fts indexes), in the store's format (search-vector.ts: taskVector). A table of its
 -- own, not a column of tasks: claims and transitions rewrite task rows, and would copy the vector each time.
--- The driver writes the vector with the task (tasks_insert). PostgreSQL cannot tokenize as FTS5 does, so an
--- update of the searchable columns by any code path marks the vector stale (NULL) by trigger, and searches
--- test stale rows' own text in the driver (task-pages.ts); tasks from before this block start stale.
--- Deleting a task deletes its vector.
+-- The driver writes the vector with the task (tasks_insert). PostgreSQL cannot tokenize as FTS5 does, so a
+-- task inserted otherwise, and an update of the searchable columns by any code path, leave the vector stale
+-- (NULL) by trigger; searches test stale rows' own text (task-pages.ts) and the driver rewrites them in the
+-- background (task-search-refresh.ts). Tasks from before this block start stale. Deleting a task deletes
+-- its vector.
 CREATE TABLE task_search (
   task_id text COLLATE "C" PRIMARY KEY REFERENCES tasks (id) ON DELETE CASCADE,
   search  tsvector
@@ -340,6 +341,16 @@ CREATE INDEX task_search_words ON task_search USING gin (search);
 CREATE INDEX task_search_stale ON task_search (task_id) WHERE search IS NULL;
 
 INSERT INTO task_search (task_id, search) SELECT id, NULL FROM tasks;
+
+-- Every task has its row, whatever inserts it (the copy from SQLite, say): one the driver did not write is
+-- stale. Per statement, after the driver's own insert of the vectors in the same statement.
+CREATE FUNCTION task_search_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO task_search (task_id, search) SELECT id, NULL FROM inserted ON CONFLICT (task_id) DO NOTHING;
+  RETURN NULL;
+END $$;
+CREATE TRIGGER task_search_insert AFTER INSERT ON tasks REFERENCING NEW TABLE AS inserted
+  FOR EACH STATEMENT EXECUTE FUNCTION task_search_inserted();
 
 CREATE FUNCTION task_search_stale() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

@@ -16,6 +16,7 @@ import { isRetryable, pgFailure } from './failures.ts'
 import { answerToRecord, recordedAnswer } from '../answers.ts'
 import { pipelinesChanges, pipelinesReads } from './pipelines.ts'
 import { tasksChanges, tasksReads } from './tasks.ts'
+import { createSearchRefresh } from './task-search-refresh.ts'
 import { runsChanges, runsReads } from './runs.ts'
 import { artifactsChanges, artifactsReads } from './artifacts.ts'
 import { entriesChanges, entriesReads } from './entries.ts'
@@ -58,9 +59,12 @@ export async function openPostgresDriver(options: PostgresDriverOptions): Promis
     ...spansChanges(ctx),
     sweepAnswers: (tx, nowMs) => sweepAnswers(tx, nowMs),
   }
+  // Tasks from before the task search migration start stale: their vectors are written from the start.
+  const searchRefresh = createSearchRefresh(pool, log)
+  searchRefresh.poke()
   const reads: Reads = {
     ...pipelinesReads(pool, ctx),
-    ...tasksReads(pool, ctx),
+    ...tasksReads(pool, ctx, searchRefresh),
     ...runsReads(pool, ctx),
     ...artifactsReads(pool, ctx),
     ...entriesReads(pool, ctx),
@@ -140,6 +144,7 @@ export async function openPostgresDriver(options: PostgresDriverOptions): Promis
     watch: (listener) => { listeners.push(listener) },
     async close() {
       clearInterval(recheck)
+      await searchRefresh.stop()
       await listener!.close()
       await waker.close()
       await pool.end()

@@ -5,6 +5,7 @@
 // so each is planned for its own values (a tsquery's words, a status's rarity).
 import type pg from 'pg'
 import type { PgContext } from './context.ts'
+import type { SearchRefresh } from './task-search-refresh.ts'
 import { COLUMNS } from './tasks.ts'
 import { fieldsMatch, searchPhrases, searchQuery } from './search-vector.ts'
 import { valueSearchText } from './search-text.ts'
@@ -27,10 +28,13 @@ const STATUS: Record<TaskStatus, string> = {
   claimable: `${OPEN} AND t.open_dependencies = 0 AND t.next_eligible_at_ms <= $now AND NOT ${TERMINAL}`,
 }
 
+/** Rows read at most at once when stale rows leave a page short. */
+const MAX_BATCH = 10_000
+
 type Where = { conds: string[]; params: unknown[]; phrases: string[][] | null }
 type Row = TaskRow & { stale?: boolean }
 
-export function createTaskPages(pool: pg.Pool, ctx: PgContext) {
+export function createTaskPages(pool: pg.Pool, ctx: PgContext, refresh: SearchRefresh) {
   const columns = COLUMNS.split(', ').map((c) => `t.${c}`).join(', ')
 
   async function terminalKeys(pipelineId: string | undefined): Promise<string[]> {
@@ -88,20 +92,29 @@ export function createTaskPages(pool: pg.Pool, ctx: PgContext) {
       const cmp = dir === 'DESC' ? '<' : '>'
       const found: TaskRow[] = []
       let after = f.after
-      // Stale rows that fail their test leave a page short: read on after the last row read until it is full.
+      let want = f.limit + 1
+      let sawStale = false
+      // Stale rows that fail their test leave a page short: read on after the last row read, in larger and
+      // larger batches, until it is full.
       for (;;) {
         const params = [...w.params]
         const conds = [...w.conds]
         if (after !== null) conds.push(`(t.created_at_ms, t.id) ${cmp} ($${params.push(after.createdAtMs)}, $${params.push(after.id)})`)
-        const want = f.limit + 1 - found.length
         const stale = w.phrases === null ? '' : ', s.search IS NULL AS stale'
         const sql = `SELECT ${columns}${stale} FROM ${fromOf(w)} ${whereText(conds)}
           ORDER BY t.created_at_ms ${dir}, t.id ${dir} LIMIT $${params.push(want)}`
         const { rows } = await pool.query<Row>(sql, params)
-        for (const { stale: isStale, ...row } of rows) if (!isStale || passes(w, row)) found.push(row)
-        if (rows.length < want || found.length > f.limit) return found
+        for (const { stale: isStale, ...row } of rows) {
+          sawStale ||= isStale === true
+          if (!isStale || passes(w, row)) found.push(row)
+        }
+        if (rows.length < want || found.length > f.limit) {
+          if (sawStale) refresh.poke()
+          return found.slice(0, f.limit + 1)
+        }
         const last = rows[rows.length - 1]
         after = { createdAtMs: last.created_at_ms, id: last.id }
+        want = Math.min(want * 2, MAX_BATCH)
       }
     },
 
@@ -116,6 +129,7 @@ export function createTaskPages(pool: pg.Pool, ctx: PgContext) {
         `SELECT count(*)::int AS n FROM ${fromOf(w)} ${whereText(w.conds)} AND s.search IS NOT NULL`, w.params)
       const stale = await pool.query<{ title: string; description: string; metadata_json: string }>(
         `SELECT t.title, t.description, t.metadata_json FROM ${fromOf(w)} ${whereText(w.conds)} AND s.search IS NULL`, w.params)
+      if (stale.rows.length > 0) refresh.poke()
       return rows[0].n + stale.rows.filter((r) => passes(w, r)).length
     },
   }

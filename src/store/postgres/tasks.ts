@@ -12,6 +12,7 @@ import type { CompiledPipeline } from '../../domain/pipeline.ts'
 import { newId } from '../../domain/ids.ts'
 import { taskVector } from './search-vector.ts'
 import { createTaskPages } from './task-pages.ts'
+import type { SearchRefresh } from './task-search-refresh.ts'
 
 /** TaskRow's columns, in its order (int8 columns read as numbers: connect.ts). */
 export const COLUMNS = 'id, pipeline_id, stage, title, description, priority, metadata_json, task_version, next_eligible_at_ms, ' +
@@ -154,8 +155,8 @@ export function tasksChanges(ctx: PgContext): Pick<TxChanges, 'createTasks' | 'a
   }
 }
 
-export function tasksReads(pool: pg.Pool, ctx: PgContext): Pick<Reads, 'task' | 'tasks' | 'countTasks' | 'dependencies' | 'assignments'> {
-  const pages = createTaskPages(pool, ctx)
+export function tasksReads(pool: pg.Pool, ctx: PgContext, refresh: SearchRefresh): Pick<Reads, 'task' | 'tasks' | 'countTasks' | 'dependencies' | 'assignments'> {
+  const pages = createTaskPages(pool, ctx, refresh)
   return {
     task: (id) => byId.one(pool, [id]),
     tasks: (f) => pages.list(f),
