@@ -81,7 +81,8 @@ export function createRouter(routes: Route[], app: App) {
     } catch (err) {
       reply = errorReply(err, app)
     }
-    return 'response' in reply ? reply.response : toResponse(reply, isHead)
+    if (!('response' in reply)) return toResponse(reply, isHead)
+    return isHead ? headOf(reply.response) : reply.response
   }
 
   /** A request from inside the process; its answer as the route gave it (JSON text, or null for 204). */
@@ -172,6 +173,12 @@ function errorReply(err: unknown, app: App): Reply {
   }
   app.log.error('unhandled error', err)
   return { status: 500, body: errorJson('internal_error', 'Internal server error') }
+}
+
+/** HEAD of a made Response (an export): its status and headers; its body is never read (an export would run whole). */
+function headOf(response: Response): Response {
+  void response.body?.cancel()
+  return new Response(null, { status: response.status, statusText: response.statusText, headers: response.headers })
 }
 
 function toResponse(reply: Reply | BinaryReply, isHead: boolean): Response {

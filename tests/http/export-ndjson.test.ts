@@ -64,6 +64,17 @@ test('a task export holds every match once, in list order, with the filters of t
   const page = expectStatus(await s.request('GET', `/tasks?pipeline_id=${pipelineId}&limit=10`), 200).body
   assert.equal((await exportOf(s, `/tasks?pipeline_id=${pipelineId}&cursor=${encodeURIComponent(page.next_cursor)}`)).map((t) => t.id), ids.slice(10))
   assert.equal(await exportOf(s, `/tasks?pipeline_id=${pipelineId}&status=canceled`), [])
+  // HEAD says what GET would answer, and reads nothing past the first page.
+  const reads = countTaskReads(s)
+  try {
+    const head = await fetch(`${s.url}/tasks?pipeline_id=${pipelineId}`, { method: 'HEAD', headers: NDJSON })
+    assert.is(head.status, 200)
+    assert.is(head.headers.get('content-type'), 'application/x-ndjson')
+    assert.is(await head.text(), '')
+    assert.is(reads.calls(), 1)
+  } finally {
+    reads.restore()
+  }
 })
 
 test('run events, artifacts and spans export every item', async ({ s }) => {

@@ -63,7 +63,8 @@ export function searchVector(namespace: string, key: string, valueJson: string):
 
 /** A task's tsvector literal: its title, description and metadata text as the entry's fields (no head lexeme). */
 export function taskVector(title: string, description: string, metadataJson: string): string {
-  return fieldsVector(null, [title, description, valueSearchText(metadataJson) ?? ''])
+  // Most tasks have no metadata: no need to ask SQLite what text `{}` holds (none).
+  return fieldsVector(null, [title, description, metadataJson === '{}' ? '' : valueSearchText(metadataJson) ?? ''])
 }
 
 /** The tsvector literal of `fields` (positions, caps and budget as above), after the `head` lexeme if any. */
