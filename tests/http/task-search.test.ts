@@ -3,7 +3,9 @@ import * as assert from 'uvu/assert'
 import { startServer, type TestServer } from '../helpers/server.ts'
 import { bearer, claim, createPipeline, createTask, expectError, expectStatus, singleStage, unique } from '../helpers/fixtures.ts'
 import { walkTasks } from '../helpers/tasks.ts'
-import { TASK_STATUS } from '../../src/domain/task-status.ts'
+import * as v from 'valibot'
+import { TASK_STATUS, taskStatusOf } from '../../src/domain/task-status.ts'
+import { compilePipeline, DefinitionSchema } from '../../src/domain/pipeline.ts'
 
 type Ctx = { s: TestServer }
 const test = suite<Ctx>('task search', {} as Ctx)
@@ -112,10 +114,31 @@ test('status filters each task by the rule of domain/task-status.ts', async ({ s
     assert.ok(all.includes(byStatus[status]), status)
     for (const [other, id] of Object.entries(byStatus)) if (other !== status) assert.not.ok(all.includes(id), `${other} in ${status}`)
   }
+  // The SQL of each driver agrees with the rule itself, row by row.
+  const definition = expectStatus(await s.request('GET', `/pipelines/${pipelineId}`), 200).body.definition
+  const pipeline = compilePipeline(v.parse(DefinitionSchema, definition))
+  const rows = await s.sql('SELECT id, stage, dead_letter_reason, active_run_id, open_dependencies, next_eligible_at_ms FROM tasks WHERE pipeline_id = ?', pipelineId)
+  for (const row of rows) {
+    const status = taskStatusOf(row as never, pipeline.stages.get(row.stage)!, s.clock.now())
+    assert.is(byStatus[status], row.id, status)
+  }
   // Time moves a delayed task to claimable.
   s.clock.advance(60_000)
   assert.equal(ids(await list(s, { pipeline_id: pipelineId, status: 'delayed' })), [])
   assert.equal(ids(await list(s, { pipeline_id: pipelineId, status: 'claimable' })), [byStatus.claimable, byStatus.delayed].sort())
+})
+
+test('a task in a stage no agent role claims from is blocked, not claimable', async ({ s }) => {
+  const role = unique('role')
+  const pipelineId = await createPipeline(s, {
+    initial: 'hold',
+    states: { hold: {}, work: { agent_role: role }, done: { terminal: true } },
+    transitions: [{ from: 'hold', to: 'work', trigger: 'release' }, { from: 'work', to: 'done', trigger: 'complete' }],
+  })
+  const held = await createTask(s, pipelineId)
+  assert.equal(ids(await list(s, { pipeline_id: pipelineId, status: 'blocked' })), [held])
+  assert.equal(ids(await list(s, { pipeline_id: pipelineId, status: 'claimable' })), [])
+  assert.is(await claim(s, role), null)
 })
 
 test('assignee and created bounds filter; bounds are exclusive', async ({ s }) => {

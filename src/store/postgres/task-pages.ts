@@ -10,22 +10,22 @@ import { COLUMNS } from './tasks.ts'
 import { fieldsMatch, searchPhrases, searchQuery } from './search-vector.ts'
 import { valueSearchText } from './search-text.ts'
 import { searchTerms } from '../../domain/search.ts'
-import { isTerminalStage } from '../../domain/pipeline.ts'
-import { stageKey, type TaskStatus } from '../../domain/task-status.ts'
+import { stageKeysOf, type StageKeys, type TaskStatus } from '../../domain/task-status.ts'
 import type { TaskFilter, TaskRow } from '../types.ts'
 
 const OPEN = 't.dead_letter_reason IS NULL AND t.active_run_id IS NULL'
 const TERMINAL = `(t.pipeline_id || ':' || t.stage) = ANY($terminal::text[])`
-// domain/task-status.ts's rules; leased reads the index of held tasks (tasks_held), claimable repeats the
-// claim index's condition. `$now` and `$terminal` are numbered when used.
+const ROLE = `(t.pipeline_id || ':' || t.stage) = ANY($claimable::text[])`
+// domain/task-status.ts's rules (see the SQLite driver's); leased reads the index of held tasks (tasks_held), claimable repeats the
+// claim index's condition. `$now`, `$terminal` and `$claimable` are numbered when used.
 const STATUS: Record<TaskStatus, string> = {
   canceled: `t.dead_letter_reason = 'canceled'`,
   dead_lettered: `t.dead_letter_reason = 'max_attempts_exceeded'`,
   leased: 't.dead_letter_reason IS NULL AND t.active_run_id IS NOT NULL',
   done: `${OPEN} AND ${TERMINAL}`,
-  blocked: `${OPEN} AND t.open_dependencies > 0 AND NOT ${TERMINAL}`,
-  delayed: `${OPEN} AND t.open_dependencies = 0 AND t.next_eligible_at_ms > $now AND NOT ${TERMINAL}`,
-  claimable: `${OPEN} AND t.open_dependencies = 0 AND t.next_eligible_at_ms <= $now AND NOT ${TERMINAL}`,
+  blocked: `${OPEN} AND NOT ${TERMINAL} AND (t.open_dependencies > 0 OR NOT ${ROLE})`,
+  delayed: `${OPEN} AND t.open_dependencies = 0 AND t.next_eligible_at_ms > $now AND ${ROLE}`,
+  claimable: `${OPEN} AND t.open_dependencies = 0 AND t.next_eligible_at_ms <= $now AND ${ROLE}`,
 }
 
 /** Rows read at most at once when stale rows leave a page short. */
@@ -37,17 +37,13 @@ type Row = TaskRow & { stale?: boolean }
 export function createTaskPages(pool: pg.Pool, ctx: PgContext, refresh: SearchRefresh) {
   const columns = COLUMNS.split(', ').map((c) => `t.${c}`).join(', ')
 
-  async function terminalKeys(pipelineId: string | undefined): Promise<string[]> {
+  /** The stage keys of the filter's pipeline, or of all. */
+  async function stageKeys(pipelineId: string | undefined): Promise<StageKeys> {
     const ids = pipelineId !== undefined
       ? [pipelineId]
       : (await pool.query<{ id: string }>('SELECT id FROM pipelines')).rows.map((r) => r.id)
-    const keys: string[] = []
-    for (const id of ids) {
-      const p = await ctx.compiled(pool, id)
-      if (p === undefined) continue
-      for (const stage of p.stages.keys()) if (isTerminalStage(p, stage)) keys.push(stageKey(id, stage))
-    }
-    return keys
+    const compiled = await Promise.all(ids.map(async (id) => [id, await ctx.compiled(pool, id)] as const))
+    return stageKeysOf(compiled.flatMap(([id, p]) => (p === undefined ? [] : [[id, p] as const])))
   }
 
   /** The filter's conditions (cursor apart) and its phrases when it searches, or null when it matches nothing. */
@@ -63,7 +59,14 @@ export function createTaskPages(pool: pg.Pool, ctx: PgContext, refresh: SearchRe
     if (f.status !== undefined) {
       let sql = STATUS[f.status]
       if (sql.includes('$now')) { const at = bind(f.nowMs ?? 0); sql = sql.replaceAll('$now', () => at) }
-      if (sql.includes('$terminal')) { const at = bind(await terminalKeys(f.pipelineId)); sql = sql.replaceAll('$terminal', () => at) }
+      if (sql.includes('$terminal') || sql.includes('$claimable')) {
+        const keys = await stageKeys(f.pipelineId)
+        for (const name of ['terminal', 'claimable'] as const) {
+          if (!sql.includes(`$${name}`)) continue
+          const at = bind(keys[name])
+          sql = sql.replaceAll(`$${name}`, () => at)
+        }
+      }
       conds.push(sql)
     }
     let phrases: string[][] | null = null

@@ -8,24 +8,26 @@ import type { PipelineStore } from './pipelines.ts'
 import type { TaskFilter, TaskRow } from '../types.ts'
 import { ftsQuery, searchTerms } from '../../domain/search.ts'
 import { tokensOf } from '../../domain/fts5-tokens.ts'
-import { isTerminalStage } from '../../domain/pipeline.ts'
-import { stageKey, type TaskStatus } from '../../domain/task-status.ts'
+import { stageKeysOf, type StageKeys, type TaskStatus } from '../../domain/task-status.ts'
 
-// The rules of domain/task-status.ts as conditions on `t`. The claimable one repeats the claim index's own
-// condition (tasks_claimable), so the planner may read that index.
+// The rules of domain/task-status.ts as conditions on `t`, given the keys of terminal stages and of the stages
+// a role claims from (stage_roles' own rule). The claimable one repeats the claim index's own condition
+// (tasks_claimable), so the planner may read that index.
 const OPEN = 't.dead_letter_reason IS NULL AND t.active_run_id IS NULL'
-const TERMINAL = `t.pipeline_id || ':' || t.stage IN (SELECT value FROM json_each(@terminal))`
+const KEY = `t.pipeline_id || ':' || t.stage`
+const TERMINAL = `${KEY} IN (SELECT value FROM json_each(@terminal))`
+const ROLE = `${KEY} IN (SELECT value FROM json_each(@claimable))`
 const STATUS: Record<TaskStatus, string> = {
   canceled: `t.dead_letter_reason = 'canceled'`,
   dead_lettered: `t.dead_letter_reason = 'max_attempts_exceeded'`,
   // Exactly the tasks whose run holds a live lease: found from the live leases' index, not by a scan.
   leased: 't.dead_letter_reason IS NULL AND t.active_run_id IS NOT NULL AND t.id IN (SELECT task_id FROM runs WHERE lease_expires_at_ms IS NOT NULL)',
   done: `${OPEN} AND ${TERMINAL}`,
-  blocked: `${OPEN} AND t.open_dependencies > 0 AND NOT ${TERMINAL}`,
-  delayed: `${OPEN} AND t.open_dependencies = 0 AND t.next_eligible_at_ms > @now AND NOT ${TERMINAL}`,
-  claimable: `${OPEN} AND t.open_dependencies = 0 AND t.next_eligible_at_ms <= @now AND NOT ${TERMINAL}`,
+  blocked: `${OPEN} AND NOT ${TERMINAL} AND (t.open_dependencies > 0 OR NOT ${ROLE})`,
+  delayed: `${OPEN} AND t.open_dependencies = 0 AND t.next_eligible_at_ms > @now AND ${ROLE}`,
+  claimable: `${OPEN} AND t.open_dependencies = 0 AND t.next_eligible_at_ms <= @now AND ${ROLE}`,
 }
-const NEEDS_TERMINAL: ReadonlySet<TaskStatus> = new Set(['done', 'blocked', 'delayed', 'claimable'])
+const NEEDS_STAGES: ReadonlySet<TaskStatus> = new Set(['done', 'blocked', 'delayed', 'claimable'])
 
 type Where = { sql: string; params: Record<string, unknown> }
 
@@ -40,16 +42,13 @@ export function createTaskPages(db: Db, pipelines: PipelineStore) {
     return stmt
   }
 
-  /** The (pipeline, stage) keys of terminal stages, of the filter's pipeline or of all. */
-  function terminalKeys(pipelineId: string | undefined): string {
+  /** The stage keys of the filter's pipeline, or of all. */
+  function stageKeys(pipelineId: string | undefined): StageKeys {
     const ids = pipelineId !== undefined ? [pipelineId] : pipelines.list().map((p) => p.id)
-    const keys: string[] = []
-    for (const id of ids) {
+    return stageKeysOf(ids.flatMap((id) => {
       const p = pipelines.compiled(id)
-      if (p === undefined) continue
-      for (const stage of p.stages.keys()) if (isTerminalStage(p, stage)) keys.push(stageKey(id, stage))
-    }
-    return JSON.stringify(keys)
+      return p === undefined ? [] : [[id, p] as const]
+    }))
   }
 
   /** The filter's conditions (cursor apart), or null when it can match nothing. */
@@ -68,7 +67,11 @@ export function createTaskPages(db: Db, pipelines: PipelineStore) {
     if (f.status !== undefined) {
       conds.push(STATUS[f.status])
       if (f.status === 'delayed' || f.status === 'claimable') params.now = f.nowMs ?? 0
-      if (NEEDS_TERMINAL.has(f.status)) params.terminal = terminalKeys(f.pipelineId)
+      if (NEEDS_STAGES.has(f.status)) {
+        const keys = stageKeys(f.pipelineId)
+        if (f.status !== 'done') params.claimable = JSON.stringify(keys.claimable)
+        if (f.status !== 'delayed' && f.status !== 'claimable') params.terminal = JSON.stringify(keys.terminal)
+      }
     }
     if (f.q !== undefined) {
       const terms = searchTerms(f.q)
