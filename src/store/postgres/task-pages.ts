@@ -57,17 +57,15 @@ export function createTaskPages(pool: pg.Pool, ctx: PgContext, refresh: SearchRe
     if (f.createdAfterMs !== undefined) conds.push(`t.created_at_ms > ${bind(f.createdAfterMs)}`)
     if (f.createdBeforeMs !== undefined) conds.push(`t.created_at_ms < ${bind(f.createdBeforeMs)}`)
     if (f.status !== undefined) {
-      let sql = STATUS[f.status]
-      if (sql.includes('$now')) { const at = bind(f.nowMs ?? 0); sql = sql.replaceAll('$now', () => at) }
-      if (sql.includes('$terminal') || sql.includes('$claimable')) {
-        const keys = await stageKeys(f.pipelineId)
-        for (const name of ['terminal', 'claimable'] as const) {
-          if (!sql.includes(`$${name}`)) continue
-          const at = bind(keys[name])
-          sql = sql.replaceAll(`$${name}`, () => at)
-        }
-      }
-      conds.push(sql)
+      const rule = STATUS[f.status]
+      const keys = /\$(terminal|claimable)\b/.test(rule) ? await stageKeys(f.pipelineId) : null
+      const values = { now: f.nowMs ?? 0, terminal: keys?.terminal, claimable: keys?.claimable }
+      // Each placeholder the rule uses is bound once.
+      const bound = new Map<string, string>()
+      conds.push(rule.replace(/\$(now|terminal|claimable)\b/g, (_, name: keyof typeof values) => {
+        if (!bound.has(name)) bound.set(name, bind(values[name]))
+        return bound.get(name)!
+      }))
     }
     let phrases: string[][] | null = null
     if (f.q !== undefined) {

@@ -27,7 +27,6 @@ const STATUS: Record<TaskStatus, string> = {
   delayed: `${OPEN} AND t.open_dependencies = 0 AND t.next_eligible_at_ms > @now AND ${ROLE}`,
   claimable: `${OPEN} AND t.open_dependencies = 0 AND t.next_eligible_at_ms <= @now AND ${ROLE}`,
 }
-const NEEDS_STAGES: ReadonlySet<TaskStatus> = new Set(['done', 'blocked', 'delayed', 'claimable'])
 
 type Where = { sql: string; params: Record<string, unknown> }
 
@@ -65,12 +64,13 @@ export function createTaskPages(db: Db, pipelines: PipelineStore) {
     if (f.createdAfterMs !== undefined) add('t.created_at_ms > @created_after', 'created_after', f.createdAfterMs)
     if (f.createdBeforeMs !== undefined) add('t.created_at_ms < @created_before', 'created_before', f.createdBeforeMs)
     if (f.status !== undefined) {
-      conds.push(STATUS[f.status])
-      if (f.status === 'delayed' || f.status === 'claimable') params.now = f.nowMs ?? 0
-      if (NEEDS_STAGES.has(f.status)) {
+      const rule = STATUS[f.status]
+      conds.push(rule)
+      if (rule.includes('@now')) params.now = f.nowMs ?? 0
+      if (rule.includes('@terminal') || rule.includes('@claimable')) {
         const keys = stageKeys(f.pipelineId)
-        if (f.status !== 'done') params.claimable = JSON.stringify(keys.claimable)
-        if (f.status !== 'delayed' && f.status !== 'claimable') params.terminal = JSON.stringify(keys.terminal)
+        if (rule.includes('@terminal')) params.terminal = JSON.stringify(keys.terminal)
+        if (rule.includes('@claimable')) params.claimable = JSON.stringify(keys.claimable)
       }
     }
     if (f.q !== undefined) {
