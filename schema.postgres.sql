@@ -483,3 +483,42 @@ CREATE TRIGGER task_counts_move AFTER UPDATE OF stage, dead_letter_reason, open_
 -- task without setting next_eligible_at_ms takes it out (it then counts as claimable): none does today.
 CREATE INDEX tasks_delayed ON tasks (next_eligible_at_ms, pipeline_id, stage)
   WHERE dead_letter_reason IS NULL AND active_run_id IS NULL AND open_dependencies = 0 AND next_eligible_at_ms > updated_at_ms;
+
+-- @migration 8: task search
+
+-- GET /tasks?q=: each task's title, description and metadata strings and numbers as FTS5 tokenizes them
+-- (what SQLite's tasks_fts indexes), in the store's format (search-vector.ts: taskVector). A table of its
+-- own, not a column of tasks: claims and transitions rewrite task rows, and would copy the vector each time.
+-- The driver writes the vector with the task (tasks_insert). PostgreSQL cannot tokenize as FTS5 does, so a
+-- task inserted otherwise, and an update of the searchable columns by any code path, leave the vector stale
+-- (NULL) by trigger; searches test stale rows' own text (task-pages.ts) and the driver rewrites them in the
+-- background (task-search-refresh.ts). Tasks from before this block start stale. Deleting a task deletes
+-- its vector.
+CREATE TABLE task_search (
+  task_id text COLLATE "C" PRIMARY KEY REFERENCES tasks (id) ON DELETE CASCADE,
+  search  tsvector
+);
+CREATE INDEX task_search_words ON task_search USING gin (search);
+CREATE INDEX task_search_stale ON task_search (task_id) WHERE search IS NULL;
+
+INSERT INTO task_search (task_id, search) SELECT id, NULL FROM tasks;
+
+-- Every task has its row, whatever inserts it (the copy from SQLite, say): one the driver did not write is
+-- stale. Per statement, after the driver's own insert of the vectors in the same statement.
+CREATE FUNCTION task_search_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO task_search (task_id, search) SELECT id, NULL FROM inserted ON CONFLICT (task_id) DO NOTHING;
+  RETURN NULL;
+END $$;
+CREATE TRIGGER task_search_insert AFTER INSERT ON tasks REFERENCING NEW TABLE AS inserted
+  FOR EACH STATEMENT EXECUTE FUNCTION task_search_inserted();
+
+CREATE FUNCTION task_search_stale() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  UPDATE task_search SET search = NULL WHERE task_id = new.id;
+  RETURN NULL;
+END $$;
+CREATE TRIGGER task_search_stale AFTER UPDATE OF title, description, metadata_json ON tasks
+  FOR EACH ROW WHEN (old.title IS DISTINCT FROM new.title OR old.description IS DISTINCT FROM new.description
+    OR old.metadata_json IS DISTINCT FROM new.metadata_json)
+  EXECUTE FUNCTION task_search_stale();

@@ -523,3 +523,49 @@ END;
 -- task without setting next_eligible_at_ms takes it out (it then counts as claimable): none does today.
 CREATE INDEX tasks_delayed ON tasks (next_eligible_at_ms, pipeline_id, stage)
   WHERE dead_letter_reason IS NULL AND active_run_id IS NULL AND open_dependencies = 0 AND next_eligible_at_ms > updated_at_ms;
+
+-- @migration 11: task search
+
+-- GET /tasks?q=: an FTS5 index over each task's title, description and the strings and numbers of its
+-- metadata (joined by newlines, as store_search_text joins a value's), tokenized as store_fts is so that a
+-- query means what it means at /store/search. Tasks are WITHOUT ROWID and FTS5 needs an integer rowid:
+-- task_search_ids gives each task one. The index is contentless with contentless_delete (SQLite 3.43; an
+-- older SQLite still opens the file: migration 6), so that a row is deleted by rowid alone and no trigger
+-- has to recompute the old text. Triggers keep it current through every insert, update and delete of
+-- tasks, whichever code path makes them.
+CREATE TABLE task_search_ids (
+  n       INTEGER PRIMARY KEY,
+  task_id TEXT NOT NULL UNIQUE
+) STRICT;
+
+CREATE VIRTUAL TABLE tasks_fts USING fts5(
+  title, description, metadata,
+  content = '', contentless_delete = 1,
+  tokenize = 'unicode61 remove_diacritics 2'
+);
+
+INSERT INTO task_search_ids (task_id) SELECT id FROM tasks ORDER BY created_at_ms, id;
+INSERT INTO tasks_fts (rowid, title, description, metadata)
+  SELECT s.n, t.title, t.description,
+    (SELECT group_concat(value, char(10)) FROM (SELECT value FROM json_tree(t.metadata_json) WHERE type IN ('text', 'integer', 'real') ORDER BY id))
+  FROM task_search_ids s JOIN tasks t ON t.id = s.task_id;
+
+-- Within a trigger, last_insert_rowid() is the rowid the trigger's own INSERT made.
+CREATE TRIGGER tasks_fts_insert AFTER INSERT ON tasks BEGIN
+  INSERT INTO task_search_ids (task_id) VALUES (new.id);
+  INSERT INTO tasks_fts (rowid, title, description, metadata) VALUES (last_insert_rowid(), new.title, new.description,
+    (SELECT group_concat(value, char(10)) FROM (SELECT value FROM json_tree(new.metadata_json) WHERE type IN ('text', 'integer', 'real') ORDER BY id)));
+END;
+
+CREATE TRIGGER tasks_fts_update AFTER UPDATE OF title, description, metadata_json ON tasks
+WHEN old.title IS NOT new.title OR old.description IS NOT new.description OR old.metadata_json IS NOT new.metadata_json BEGIN
+  DELETE FROM tasks_fts WHERE rowid = (SELECT n FROM task_search_ids WHERE task_id = new.id);
+  INSERT INTO tasks_fts (rowid, title, description, metadata) VALUES ((SELECT n FROM task_search_ids WHERE task_id = new.id),
+    new.title, new.description,
+    (SELECT group_concat(value, char(10)) FROM (SELECT value FROM json_tree(new.metadata_json) WHERE type IN ('text', 'integer', 'real') ORDER BY id)));
+END;
+
+CREATE TRIGGER tasks_fts_delete AFTER DELETE ON tasks BEGIN
+  DELETE FROM tasks_fts WHERE rowid = (SELECT n FROM task_search_ids WHERE task_id = old.id);
+  DELETE FROM task_search_ids WHERE task_id = old.id;
+END;

@@ -15,6 +15,11 @@ export function timeCursorOf(row: { created_at_ms: number; id: string }): string
   return `${row.created_at_ms}:${row.id}`
 }
 
+/** The position after a row, as parseTimeCursor reads its cursor. */
+export function timeCursorOfRow(row: { created_at_ms: number; id: string }): TimeCursor {
+  return { createdAtMs: row.created_at_ms, id: row.id }
+}
+
 /** Position after an item in a list ordered by an integer id. */
 export function parseIdCursor(text: string | undefined): number | null {
   if (text === undefined) return null

@@ -90,7 +90,7 @@ export function createRouter(routes: Route[], app: App) {
     } catch (err) {
       reply = errorReply(err, app)
     }
-    const response = 'response' in reply ? reply.response : toResponse(reply, isHead)
+    const response = 'response' in reply ? (isHead ? headOf(reply.response) : reply.response) : toResponse(reply, isHead)
     observeRequest(request.method, reached.route, response.status, performance.now() - startedAt)
     return response
   }
@@ -202,6 +202,12 @@ function errorReply(err: unknown, app: App): Reply {
   }
   app.log.error('unhandled error', err)
   return { status: 500, body: errorJson('internal_error', 'Internal server error') }
+}
+
+/** HEAD of a made Response (an export): its status and headers; its body is never read (an export would run whole). */
+function headOf(response: Response): Response {
+  void response.body?.cancel()
+  return new Response(null, { status: response.status, statusText: response.statusText, headers: response.headers })
 }
 
 function toResponse(reply: Reply | BinaryReply, isHead: boolean): Response {

@@ -112,6 +112,8 @@ export interface Reads {
   task(id: string): Promise<TaskRow | undefined>
   /** limit + 1 rows in (created_at_ms, id) order after the cursor; the extra one only says there is more. */
   tasks(filter: TaskFilter): Promise<TaskRow[]>
+  /** How many tasks pass the filter (its cursor and limit are ignored): include_total. */
+  countTasks(filter: TaskFilter): Promise<number>
   dependencies(taskId: string): Promise<DependencyView[]>
   /** The tasks of these ids that exist (any order). */
   tasksByIds(ids: readonly string[]): Promise<TaskRow[]>

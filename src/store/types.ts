@@ -2,6 +2,7 @@
 // Column-shaped (snake_case, epoch-ms numbers, JSON fields as the JSON text that was stored) so that both
 // drivers return the same thing and the renderers splice stored JSON in without parsing it.
 import type { DeadLetterReason, RunStatus } from '../domain/status.ts'
+import type { TaskStatus } from '../domain/task-status.ts'
 
 // --- Pipelines -----------------------------------------------------------------------------------
 
@@ -72,7 +73,26 @@ export type BulkStatus = (typeof BULK_STATUS)[number]
 /** One item of a bulk answer. */
 export type BulkItem = { id: string; ok: boolean; changed: boolean; error?: { code: string; message: string } }
 
-export type TaskFilter = { stage?: string; pipelineId?: string; after: TimeCursor | null; limit: number }
+/**
+ * GET /tasks: every given filter must hold. `q` is a store search text (searchTerms: literal terms, all must
+ * match) over title, description and the metadata's strings and numbers; `status` is derived from the row as
+ * domain/task-status.ts says, as of `nowMs` (claimable and delayed depend on it; default: no time has passed,
+ * 0). Created bounds are exclusive. Pages follow `order` (default asc) by (created_at_ms, id), `after` a
+ * cursor in that order.
+ */
+export type TaskFilter = {
+  stage?: string
+  pipelineId?: string
+  q?: string
+  status?: TaskStatus
+  assignee?: string
+  createdAfterMs?: number
+  createdBeforeMs?: number
+  order?: 'asc' | 'desc'
+  nowMs?: number
+  after: TimeCursor | null
+  limit: number
+}
 
 export type DependencyView = { depends_on_task_id: string; resolved: boolean }
 

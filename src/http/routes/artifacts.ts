@@ -2,8 +2,9 @@ import * as v from 'valibot'
 import { get, post, type Route } from '../route.ts'
 import { body, Name, NonNegInt, queryLimit } from '../validate.ts'
 import { json, rawJson } from '../reply.ts'
-import { pageJson, parseTimeCursor, timeCursorOf } from '../pagination.ts'
-import type { ArtifactRow } from '../../store/types.ts'
+import { pageJson, parseTimeCursor, timeCursorOf, timeCursorOfRow } from '../pagination.ts'
+import { ndjsonReply, wantsNdjson } from '../ndjson.ts'
+import type { ArtifactRow, TimeCursor } from '../../store/types.ts'
 
 const CreateArtifact = v.object({
   task_id: v.nullish(Name),
@@ -29,13 +30,14 @@ export const artifactRoutes: Route[] = [
   }),
 
   get('/artifacts', async (input, app) => {
+    const filter = { taskId: input.query.task_id, runId: input.query.run_id }
+    const after = parseTimeCursor(input.query.cursor)
+    if (wantsNdjson(input.headers)) {
+      const read = (cursor: TimeCursor | null, limit: number) => app.driver.reads.artifacts({ ...filter, after: cursor, limit })
+      return ndjsonReply({ read, cursorOf: timeCursorOfRow, lineOf: artifactJson }, after, app.log)
+    }
     const limit = queryLimit(input.query, 100)
-    const rows = await app.driver.reads.artifacts({
-      taskId: input.query.task_id,
-      runId: input.query.run_id,
-      after: parseTimeCursor(input.query.cursor),
-      limit,
-    })
+    const rows = await app.driver.reads.artifacts({ ...filter, after, limit })
     return rawJson(200, pageJson(rows, limit, artifactJson, timeCursorOf))
   }),
 ]

@@ -1,7 +1,8 @@
-import { get, post, type Handler, type Route } from '../route.ts'
+import { get, post, type Handler, type Input, type Route } from '../route.ts'
 import { queryLimit } from '../validate.ts'
-import { binary, json, rawJson, type Reply } from '../reply.ts'
+import { binary, json, rawJson, type AnyReply } from '../reply.ts'
 import { pageJson, parseIdCursor } from '../pagination.ts'
+import { ndjsonReply, wantsNdjson } from '../ndjson.ts'
 import { validationError } from '../../domain/errors.ts'
 import { decodeRequest, PROTOBUF_TYPE } from '../../otlp/decode.ts'
 import { exportTraceServiceResponse, INVALID_ARGUMENT, rpcStatus } from '../../otlp/response.ts'
@@ -73,24 +74,25 @@ function spanJson(r: SpanRow): string {
     `"trace_state":${s(r.trace_state)},"flags":${r.flags},"events":${r.events_json ?? '[]'},"links":${r.links_json ?? '[]'}}`
 }
 
-async function listSpans(query: Record<string, string>, app: Parameters<Handler>[1]): Promise<Reply> {
-  const limit = queryLimit(query, 100)
+async function listSpans(input: Input, app: Parameters<Handler>[1]): Promise<AnyReply> {
+  const { query } = input
   const traceId = query.trace_id
   if (traceId !== undefined && !TRACE_ID.test(traceId)) {
     throw validationError([{ path: 'query.trace_id', message: 'must be 32 hexadecimal characters' }])
   }
-  const rows = await app.driver.reads.spans({
-    runId: query.run_id,
-    taskId: query.task_id,
-    traceId: traceId === undefined ? undefined : Buffer.from(traceId, 'hex'),
-    afterId: parseIdCursor(query.cursor) ?? 0,
-    limit,
-  })
+  const filter = { runId: query.run_id, taskId: query.task_id, traceId: traceId === undefined ? undefined : Buffer.from(traceId, 'hex') }
+  const after = parseIdCursor(query.cursor) ?? 0
+  if (wantsNdjson(input.headers)) {
+    const read = (cursor: number | null, limit: number) => app.driver.reads.spans({ ...filter, afterId: cursor ?? 0, limit })
+    return ndjsonReply({ read, cursorOf: (r) => r.id, lineOf: spanJson }, after, app.log)
+  }
+  const limit = queryLimit(query, 100)
+  const rows = await app.driver.reads.spans({ ...filter, afterId: after, limit })
   return rawJson(200, pageJson(rows, limit, spanJson, (r) => String(r.id)))
 }
 
 export const otlpRoutes: Route[] = [
   post('/v1/traces', ingest),
   post('/otlp/v1/traces', ingest),
-  get('/spans', (input, app) => listSpans(input.query, app)),
+  get('/spans', (input, app) => listSpans(input, app)),
 ]

@@ -4,6 +4,7 @@ import { body, Int, Name, NonNegInt, queryLimit } from '../validate.ts'
 import { json, rawJson } from '../reply.ts'
 import { runDetailJson } from '../render.ts'
 import { pageJson, parseIdCursor } from '../pagination.ts'
+import { ndjsonReply, wantsNdjson } from '../ndjson.ts'
 import { leaseRequest, requireApiOrLease } from '../lease-auth.ts'
 import { AppError } from '../../domain/errors.ts'
 import { SYSTEM_EVENT_KINDS } from '../../domain/status.ts'
@@ -42,8 +43,13 @@ export const runRoutes: Route[] = [
   withAccess(get('/runs/:id/events', async (input, app) => {
     await requireApiOrLease(input, app, input.params.id)
     if (await app.driver.reads.run(input.params.id) === undefined) throw new AppError('not_found', 404, 'Run not found')
+    const after = parseIdCursor(input.query.cursor) ?? 0
+    if (wantsNdjson(input.headers)) {
+      const read = (cursor: number | null, limit: number) => app.driver.reads.events(input.params.id, cursor ?? 0, limit)
+      return ndjsonReply({ read, cursorOf: (e) => e.id, lineOf: eventJson }, after, app.log)
+    }
     const limit = queryLimit(input.query, 100)
-    const rows = await app.driver.reads.events(input.params.id, parseIdCursor(input.query.cursor) ?? 0, limit)
+    const rows = await app.driver.reads.events(input.params.id, after, limit)
     return rawJson(200, pageJson(rows, limit, eventJson, (e) => String(e.id)))
   }), 'api_or_lease'),
 

@@ -3,7 +3,9 @@ import { get, post, type Route } from '../route.ts'
 import { body, Int, Name, NonNegInt, queryLimit, Title } from '../validate.ts'
 import { objectOf } from '../../domain/schema.ts'
 import { json, rawJson } from '../reply.ts'
-import { pageJson, parseIdCursor, parseTimeCursor, timeCursorOf } from '../pagination.ts'
+import { pageJson, parseIdCursor, parseTimeCursor, timeCursorOf, timeCursorOfRow } from '../pagination.ts'
+import { ndjsonReply, wantsNdjson } from '../ndjson.ts'
+import { taskFilterOf } from '../task-query.ts'
 import { runJson, taskJson, assignmentJson } from '../render.ts'
 import { AppError, TaskItemError } from '../../domain/errors.ts'
 import { requireTask } from '../lookups.ts'
@@ -50,14 +52,19 @@ export const taskRoutes: Route[] = [
   }),
 
   get('/tasks', async (input, app) => {
+    const filter = taskFilterOf(input.query, app.clock.now())
+    const after = parseTimeCursor(input.query.cursor)
+    const { reads } = app.driver
+    if (wantsNdjson(input.headers)) {
+      return ndjsonReply({ read: (cursor, limit) => reads.tasks({ ...filter, after: cursor, limit }), cursorOf: timeCursorOfRow, lineOf: taskJson }, after, app.log)
+    }
     const limit = queryLimit(input.query, 50)
-    const rows = await app.driver.reads.tasks({
-      stage: input.query.stage,
-      pipelineId: input.query.pipeline_id,
-      after: parseTimeCursor(input.query.cursor),
-      limit,
-    })
-    return rawJson(200, pageJson(rows, limit, taskJson, timeCursorOf))
+    const [rows, total] = await Promise.all([
+      reads.tasks({ ...filter, after, limit }),
+      input.query.include_total === 'true' ? reads.countTasks({ ...filter, after: null, limit }) : null,
+    ])
+    const page = pageJson(rows, limit, taskJson, timeCursorOf)
+    return rawJson(200, total === null ? page : `${page.slice(0, -1)},"total":${total}}`)
   }),
 
   get('/tasks/:id', async (input, app) => {

@@ -16,6 +16,7 @@ import { isRetryable, pgFailure } from './failures.ts'
 import { answerToRecord, recordedAnswer } from '../answers.ts'
 import { pipelinesChanges, pipelinesReads } from './pipelines.ts'
 import { tasksChanges, tasksReads } from './tasks.ts'
+import { createSearchRefresh } from './task-search-refresh.ts'
 import { runsChanges, runsReads } from './runs.ts'
 import { artifactsChanges, artifactsReads } from './artifacts.ts'
 import { entriesChanges, entriesReads } from './entries.ts'
@@ -65,9 +66,12 @@ export async function openPostgresDriver(options: PostgresDriverOptions): Promis
     ...schedulesChanges(ctx),
     sweepAnswers: (tx, nowMs) => sweepAnswers(tx, nowMs),
   }
+  // Tasks from before the task search migration start stale: their vectors are written from the start.
+  const searchRefresh = createSearchRefresh(pool, log)
+  searchRefresh.poke()
   const reads: Reads = {
     ...pipelinesReads(pool, ctx),
-    ...tasksReads(pool, ctx),
+    ...tasksReads(pool, ctx, searchRefresh),
     ...runsReads(pool, ctx),
     ...artifactsReads(pool, ctx),
     ...entriesReads(pool, ctx),
@@ -161,6 +165,7 @@ export async function openPostgresDriver(options: PostgresDriverOptions): Promis
     watchSchedules: (listener) => { scheduleListeners.push(listener) },
     async close() {
       clearInterval(recheck)
+      await searchRefresh.stop()
       await listener!.close()
       await waker.close()
       await pool.end()

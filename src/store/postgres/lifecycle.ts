@@ -188,10 +188,10 @@ export function lifecycleChanges(ctx: PgContext, runs: Bound): Pick<TxChanges, '
 
 // Bulk filters: one named statement per combination of fields (see time-pages.ts for why not one generic plan).
 const STATUS_SQL: Record<string, string> = {
-  dead_lettered: 'dead_letter_reason IS NOT NULL',
+  dead_lettered: "dead_letter_reason IS NOT NULL AND dead_letter_reason <> 'canceled'",
   canceled: "dead_letter_reason = 'canceled'",
-  leased: 'active_run_id IS NOT NULL',
-  blocked: 'open_dependencies > 0',
+  leased: 'dead_letter_reason IS NULL AND active_run_id IS NOT NULL',
+  blocked: 'dead_letter_reason IS NULL AND active_run_id IS NULL AND open_dependencies > 0',
 }
 const matchStatements = new Map<string, Statement<{ id: string; created_at_ms: number }>>()
 

@@ -58,12 +58,22 @@ const quoted = (lex: string) => `'${lex.replaceAll('\\', '\\\\').replaceAll("'",
 
 /** The entry's tsvector literal (see above). */
 export function searchVector(namespace: string, key: string, valueJson: string): string {
+  return fieldsVector(namespaceLexeme(namespace), [namespace, key, valueSearchText(valueJson) ?? ''])
+}
+
+/** A task's tsvector literal: its title, description and metadata text as the entry's fields (no head lexeme). */
+export function taskVector(title: string, description: string, metadataJson: string): string {
+  // Most tasks have no metadata: no need to ask SQLite what text `{}` holds (none).
+  return fieldsVector(null, [title, description, metadataJson === '{}' ? '' : valueSearchText(metadataJson) ?? ''])
+}
+
+/** The tsvector literal of `fields` (positions, caps and budget as above), after the `head` lexeme if any. */
+function fieldsVector(head: string | null, fields: readonly string[]): string {
   const places = new Map<string, number[]>()
   let position = 0
-  const ns = namespaceLexeme(namespace)
-  let size = ns.length + 5
+  let size = head === null ? 0 : head.length + 5
   let full = false
-  for (const text of [namespace, key, valueSearchText(valueJson) ?? '']) {
+  for (const text of fields) {
     if (full) break
     forEachToken(text, (token) => {
       if (full) return
@@ -89,9 +99,26 @@ export function searchVector(namespace: string, key: string, valueJson: string):
     })
     position++ // two apart between fields
   }
-  let out = quoted(ns)
-  for (const [lex, at] of places) out += ` ${quoted(lex)}:${at.join(',')}`
-  return out
+  const parts = head === null ? [] : [quoted(head)]
+  for (const [lex, at] of places) parts.push(`${quoted(lex)}:${at.join(',')}`)
+  return parts.join(' ')
+}
+
+/**
+ * Whether every phrase (the lexemes of a term's tokens: searchPhrases) occurs, its tokens in a row, inside one
+ * of `fields`: what FTS5 answers for a row, computed here for rows whose vector is not written yet.
+ */
+export function fieldsMatch(fields: readonly string[], phrases: ReadonlyArray<readonly string[]>): boolean {
+  const tokens = fields.map((text) => tokensOf(text).map(lexeme))
+  return phrases.every((phrase) => tokens.some((col) => {
+    for (let o = 0; o + phrase.length <= col.length; o++) if (phrase.every((lex, k) => col[o + k] === lex)) return true
+    return false
+  }))
+}
+
+/** Each term as the lexemes of its tokens; a term without tokens is left out, as FTS5 leaves out an empty phrase. */
+export function searchPhrases(terms: readonly string[]): string[][] {
+  return terms.map((t) => tokensOf(t).map(lexeme)).filter((p) => p.length > 0)
 }
 
 /**

@@ -5,12 +5,14 @@ import type { PgContext, TxChanges } from './context.ts'
 import type { Reads } from '../driver.ts'
 import type { NewTask, TaskRow } from '../types.ts'
 import { statement } from './sql.ts'
-import { timePages } from './time-pages.ts'
 import { addDependency, compiledOf, isResolvedIn, listDependencies, removeDependency } from './dependencies.ts'
 import { assign, listAssignments, unassign } from './assignments.ts'
 import { AppError, TaskItemError, validationError } from '../../domain/errors.ts'
 import type { CompiledPipeline } from '../../domain/pipeline.ts'
 import { newId } from '../../domain/ids.ts'
+import { taskVector } from './search-vector.ts'
+import { createTaskPages } from './task-pages.ts'
+import type { SearchRefresh } from './task-search-refresh.ts'
 
 /** TaskRow's columns, in its order (int8 columns read as numbers: connect.ts). */
 export const TASK_COLUMNS = 'id, pipeline_id, stage, title, description, priority, metadata_json, task_version, next_eligible_at_ms, ' +
@@ -19,7 +21,8 @@ export const TASK_COLUMNS = 'id, pipeline_id, stage, title, description, priorit
 
 // A whole create, however many tasks, in one statement: the tasks, their edges and their assignments, each
 // from arrays (one element per row). The edges' and assignments' foreign keys are checked at the end of the
-// statement, when the tasks are there. Edges are inserted in the order given: seq is the list order.
+// statement, when the tasks are there. Edges are inserted in the order given: seq is the list order. Each
+// task's search vector (schema.postgres.sql: task_search) goes with it.
 const insert = statement('tasks_insert', `
   WITH created AS (
     INSERT INTO tasks (id, pipeline_id, stage, title, description, priority, metadata_json, task_version,
@@ -35,6 +38,8 @@ const insert = statement('tasks_insert', `
     INSERT INTO task_dependencies (task_id, depends_on_task_id, created_at_ms)
     SELECT e.task_id, e.depends_on_task_id, $1
     FROM unnest($15::text[], $16::text[]) WITH ORDINALITY AS e (task_id, depends_on_task_id, n) ORDER BY e.n
+  ), searched AS (
+    INSERT INTO task_search (task_id, search) SELECT * FROM unnest($2::text[], $20::tsvector[])
   )
   INSERT INTO task_assignments (task_id, agent_id, assigned_by, active, created_at_ms, updated_at_ms)
   SELECT a.task_id, a.agent_id, a.assigned_by, true, $1, $1
@@ -45,7 +50,6 @@ const insert = statement('tasks_insert', `
 const upstreamOf = statement<{ id: string; pipeline_id: string; stage: string }>('tasks_upstream',
   'SELECT id, pipeline_id, stage FROM tasks WHERE id = ANY($1::text[]) ORDER BY id FOR SHARE')
 const byId = statement<TaskRow>('tasks_by_id', `SELECT ${TASK_COLUMNS} FROM tasks WHERE id = $1`)
-const pages = timePages<TaskRow>('tasks', TASK_COLUMNS, ['stage', 'pipeline_id'])
 
 /** One task as inserted. */
 type Created = {
@@ -117,6 +121,7 @@ function insertParams(created: Created[], nowMs: number): unknown[] {
     assigned.map((c) => c.id),
     assigned.map((c) => c.task.assigned_agent_id),
     assigned.map((c) => c.task.assigned_by ?? null),
+    column((c) => taskVector(c.task.title, c.task.description, JSON.stringify(c.task.metadata ?? {}))),
   ]
 }
 
@@ -150,10 +155,12 @@ export function tasksChanges(ctx: PgContext): Pick<TxChanges, 'createTasks' | 'a
   }
 }
 
-export function tasksReads(pool: pg.Pool, ctx: PgContext): Pick<Reads, 'task' | 'tasks' | 'dependencies' | 'assignments'> {
+export function tasksReads(pool: pg.Pool, ctx: PgContext, refresh: SearchRefresh): Pick<Reads, 'task' | 'tasks' | 'countTasks' | 'dependencies' | 'assignments'> {
+  const pages = createTaskPages(pool, ctx, refresh)
   return {
     task: (id) => byId.one(pool, [id]),
-    tasks: (f) => pages(pool, { stage: f.stage, pipeline_id: f.pipelineId }, f.after, f.limit),
+    tasks: (f) => pages.list(f),
+    countTasks: (f) => pages.count(f),
     dependencies: (taskId) => listDependencies(ctx, pool, taskId),
     assignments: (taskId) => listAssignments(pool, taskId),
   }

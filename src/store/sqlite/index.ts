@@ -18,6 +18,7 @@ import { createTaskEventStore } from './task-events.ts'
 import { createTaskLookups } from './task-lookups.ts'
 import { createScheduleStore } from './schedules.ts'
 import { createTallyStore } from './tally.ts'
+import { createTaskPages } from './task-pages.ts'
 
 export type Store = ReturnType<typeof createStore>
 
@@ -34,6 +35,7 @@ export function createStore(db: Db, onEligibleAt: (atMs: number) => void = () =>
   return {
     pipelines,
     tasks,
+    taskPages: createTaskPages(db, pipelines),
     runs,
     dependencies: createDependencyStore(db, tasks),
     assignments: createAssignmentStore(db, tasks),

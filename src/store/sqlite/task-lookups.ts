@@ -5,10 +5,10 @@ import type { BulkFilter, TaskRow, TimeCursor } from '../types.ts'
 type Match = { id: string; created_at_ms: number }
 
 const STATUS_SQL: Record<string, string> = {
-  dead_lettered: 'dead_letter_reason IS NOT NULL',
+  dead_lettered: "dead_letter_reason IS NOT NULL AND dead_letter_reason <> 'canceled'",
   canceled: "dead_letter_reason = 'canceled'",
-  leased: 'active_run_id IS NOT NULL',
-  blocked: 'open_dependencies > 0',
+  leased: 'dead_letter_reason IS NULL AND active_run_id IS NOT NULL',
+  blocked: 'dead_letter_reason IS NULL AND active_run_id IS NULL AND open_dependencies > 0',
 }
 
 export function createTaskLookups(db: Db) {

@@ -1,10 +1,9 @@
 import type { Db } from './db.ts'
-import { timePages } from './time-pages.ts'
 import type { PipelineStore } from './pipelines.ts'
 import { AppError, validationError } from '../../domain/errors.ts'
 import { isTerminalStage, type CompiledPipeline } from '../../domain/pipeline.ts'
 import { newId } from '../../domain/ids.ts'
-import type { NewTask, TaskFilter, TaskRow } from '../types.ts'
+import type { NewTask, TaskRow } from '../types.ts'
 
 export type TaskStore = ReturnType<typeof createTaskStore>
 
@@ -37,8 +36,6 @@ export function createTaskStore(db: Db, pipelines: PipelineStore, onEligibleAt: 
     const isTerminal = isTerminalStage(pipeline, to)
     if (wasTerminal !== isTerminal) shiftDependents.run({ id: task.id, delta: isTerminal ? -1 : 1 })
   }
-
-  const pages = timePages<TaskRow>(db, 'tasks')
 
   const store = {
     get(id: string): TaskRow | undefined {
@@ -86,10 +83,6 @@ export function createTaskStore(db: Db, pipelines: PipelineStore, onEligibleAt: 
       })
       if (t.not_before_ms != null) onEligibleAt(t.not_before_ms)
       return id
-    },
-
-    list(f: TaskFilter): TaskRow[] {
-      return pages({ stage: f.stage, pipeline_id: f.pipelineId }, f.after, f.limit)
     },
 
     /** Moves a task to another stage of its pipeline (dead letter, requeue). */
