@@ -116,6 +116,19 @@ test('dead letters list the reason and last error; requeue to another stage and 
   assert.is((await s.request('GET', `/tasks/${w.claimable}`)).body.dead_letter_reason, 'canceled')
 })
 
+test('the task list filters by status, text, assignee, creation time and order, as GET /tasks does', async ({ s }) => {
+  const w = await workload(s)
+  const c = await opened(s)
+  const ids = (text: string) => [...text.matchAll(/name="id" value="([^"]+)"/g)].map((m) => m[1])
+  const p = `pipeline=${w.pipelineId}`
+  assert.equal(ids((await c.get(`/ui/tasks?${p}&status=dead_lettered`)).text), [w.dead])
+  const api = (query: string) => s.request('GET', `/tasks?pipeline_id=${w.pipelineId}&${query}`).then((r) => expectStatus(r, 200).body.items.map((t: any) => t.id))
+  assert.equal(ids((await c.get(`/ui/tasks?${p}&q=doomed`)).text), await api('q=doomed'))
+  assert.equal(ids((await c.get(`/ui/tasks?${p}&order=newest`)).text), await api('order=desc&limit=50'))
+  assert.equal(ids((await c.get(`/ui/tasks?${p}&created_after=2999-01-01T00:00`)).text), [])
+  assert.is((await c.get('/ui/tasks?status=sleeping')).status, 400)
+})
+
 test('the priority of a task is changed from its page, and claims follow it', async ({ s }) => {
   const { pipelineId, role } = await singleStage(s)
   const first = await createTask(s, pipelineId, { title: 'first' })

@@ -22,7 +22,7 @@ const BULK_PAGE = 500
 export const taskListRoutes: UiRoute[] = [
   uiGet('tasks', async (req, app) => {
     const form = filterForm(req.query)
-    const rows = await app.driver.reads.tasks(taskFilterOf(form, req.query.get('cursor') ?? undefined, PAGE_SIZE))
+    const rows = await app.driver.reads.tasks(taskFilterOf(form, req.query.get('cursor') ?? undefined, PAGE_SIZE, req.nowMs))
     const items = rows.slice(0, PAGE_SIZE)
     const next = rows.length > PAGE_SIZE ? timeCursorOf(items[items.length - 1]) : null
     const pipelines = await app.driver.reads.pipelines()
@@ -121,7 +121,7 @@ async function matchingIds(app: App, form: FilterForm): Promise<string[]> {
   const ids: string[] = []
   let cursor: string | undefined
   while (ids.length < BULK_MAX) {
-    const rows = await app.driver.reads.tasks(taskFilterOf(form, cursor, Math.min(BULK_PAGE, BULK_MAX - ids.length)))
+    const rows = await app.driver.reads.tasks(taskFilterOf(form, cursor, Math.min(BULK_PAGE, BULK_MAX - ids.length), app.clock.now()))
     const page = rows.slice(0, Math.min(BULK_PAGE, BULK_MAX - ids.length))
     for (const t of page) ids.push(t.id)
     if (rows.length <= page.length) break
