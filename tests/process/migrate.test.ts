@@ -78,6 +78,8 @@ test('a served database is copied table by table, row for row, and a second copy
     const { leaseRun, leaseToken } = filled
     const tasksBefore = expectStatus(await server.request('GET', '/tasks?limit=100'), 200).body
     const searchBefore = expectStatus(await server.request('GET', '/store/search?q=deploys&namespace=notes&limit=5'), 200).body
+    const tallyBefore = taskGauges((await server.request('GET', '/metrics')).text)
+    assert.ok(tallyBefore.length > 0, 'the scrape has task counts')
     await server.kill('SIGTERM')
     const source = new Database(file, { readonly: true })
     await client.connect()
@@ -94,6 +96,10 @@ test('a served database is copied table by table, row for row, and a second copy
       assert.equal(expectStatus(await moved.request('GET', '/tasks?limit=100'), 200).body, tasksBefore)
       const found = expectStatus(await moved.request('GET', '/store/search?q=deploys&namespace=notes&limit=5'), 200).body
       assert.equal(found.map((h: { key: string }) => h.key).sort(), searchBefore.map((h: { key: string }) => h.key).sort())
+      // The trigger-kept counts /metrics reads are rebuilt from the copied rows.
+      assert.equal(taskGauges((await moved.request('GET', '/metrics')).text), tallyBefore)
+      const searched = expectStatus(await moved.request('GET', '/tasks?q=%C3%BCn%C3%AFc%C3%B8d%C3%A9'), 200).body.items
+      assert.equal(searched.map((t: { title: string }) => t.title), ['nul \u0000 and \u0001 in a title'])
       assert.is(expectStatus(await moved.request('GET', '/schedules/state'), 200).body.paused, true)
       assert.is(expectStatus(await moved.request('GET', '/schedules/nightly/tasks'), 200).body.items.length, 1)
       expectStatus(await moved.request('POST', `/leases/${leaseRun}/heartbeat`, undefined, bearer(leaseToken)), 200)
@@ -122,3 +128,8 @@ test('usage errors exit 2 without touching anything', () => {
 })
 
 test.run()
+
+/** The docket_tasks samples of a scrape, sorted: counts by pipeline, stage and state. */
+function taskGauges(scrape: string): string[] {
+  return scrape.split('\n').filter((l) => l.startsWith('docket_tasks{')).sort()
+}

@@ -10,6 +10,8 @@ import { TABLES } from '../../src/store/copy.ts'
 
 const NOT_COPIED: Record<string, string> = {
   stage_counts: 'kept by triggers on PostgreSQL from the copied tasks',
+  task_counts: 'kept by triggers on PostgreSQL from the copied tasks',
+  task_search_ids: "the integer ids of SQLite's tasks_fts; PostgreSQL indexes copied tasks itself (task_search, at start)",
   schedule_control: 'a single row, copied on its own (copyScheduleControl)',
 }
 /** FTS5 tables and their shadow tables: PostgreSQL derives its search columns from the copied rows. */
