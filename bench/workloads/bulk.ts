@@ -55,7 +55,7 @@ const workload: Workload = {
       ctx.log(`${size.tasks} tasks created; /health p99 idle ${round(idle.p99)} ms`)
       const cancel = await measured(bulk, health, '/tasks/cancel', { filter: { pipeline_id: pipelineId } })
       ctx.log(`cancel: ${cancel.changed} in ${round(cancel.seconds)} s, /health p99 ${round(cancel.health.p99)} ms`)
-      const requeue = await measured(bulk, health, '/tasks/requeue', { filter: { pipeline_id: pipelineId, status: 'dead_lettered' } })
+      const requeue = await measured(bulk, health, '/tasks/requeue', { filter: { pipeline_id: pipelineId, status: 'canceled' } })
       ctx.log(`requeue: ${requeue.changed} in ${round(requeue.seconds)} s, /health p99 ${round(requeue.health.p99)} ms`)
       if (requeue.changed !== size.tasks || cancel.changed !== size.tasks) throw new Error(`changed ${cancel.changed} / ${requeue.changed} of ${size.tasks}`)
       return {
@@ -74,6 +74,7 @@ const workload: Workload = {
         },
         notes: [
           `Batches of 200 items, each its own transaction, with a turn of the event loop between them; the limit for /health p99 is ${HEALTH_P99_LIMIT_MS} ms.`,
+          'The requeued tasks are the dead letters the bulk cancel made (status canceled): failing 100,000 runs first would measure claims; a requeue does the same work for either kind.',
         ],
       }
     } finally {

@@ -27,8 +27,12 @@ async function pipelineWithTasks(node: DocketProcess, role: string, count: numbe
   return expectStatus(await node.request('POST', '/tasks/bulk', { tasks }), 201).body.ids
 }
 
-/** A task's end, read from whichever node: every task ends completed once, or dead-lettered after maxAttempts. */
-async function assertEndedOnce(node: DocketProcess, ids: string[], completions: Map<string, number>, maxAttempts: number): Promise<void> {
+/**
+ * A task's end, read from whichever node: every task ends completed once, or dead-lettered after maxAttempts.
+ * An acknowledged completion is always there; one sent to the victim as it died (`inDoubt`) may be there too,
+ * committed before the kill but never answered.
+ */
+async function assertEndedOnce(node: DocketProcess, ids: string[], completions: Map<string, number>, inDoubt: Set<string>, maxAttempts: number): Promise<void> {
   for (const id of ids) {
     const task = expectStatus(await node.request('GET', `/tasks/${id}`), 200).body
     const runs: Array<{ attempt: number; status: string; started_at_ms: number; ended_at_ms: number | null }> =
@@ -36,8 +40,10 @@ async function assertEndedOnce(node: DocketProcess, ids: string[], completions: 
     const completed = runs.filter((r) => r.status === 'completed').length
     if (task.stage === 'd') {
       assert.is(completed, 1, `${id} completed ${completed} times`)
-      assert.is(completions.get(id), 1, `${id}: ${completions.get(id)} acknowledged completions`)
+      const acknowledged = completions.get(id) ?? 0
+      assert.ok(acknowledged === 1 || (acknowledged === 0 && inDoubt.has(id)), `${id}: ${acknowledged} acknowledged completions`)
     } else {
+      assert.not.ok(completions.has(id), `${id}: an acknowledged completion was lost`)
       assert.is(task.dead_letter_reason, 'max_attempts_exceeded', `${id} was lost in stage ${task.stage}`)
       assert.is(runs.filter((r) => r.status === 'failed' || r.status === 'stale').length, maxAttempts)
     }
@@ -60,6 +66,7 @@ test('64 agents over three nodes, with heartbeats, failures, walk-aways and expi
     for (const role of roles) taskIds.push(...await pipelineWithTasks(cluster.nodes[0], role, 40, MAX_ATTEMPTS))
 
     const completions = new Map<string, number>()
+    const inDoubt = new Set<string>()
     const handedOut = new Set<string>()
     let alive = [...cluster.nodes]
     let claims = 0
@@ -105,7 +112,9 @@ test('64 agents over three nodes, with heartbeats, failures, walk-aways and expi
           expectStatus(done, 200)
           completions.set(lease.task.id, (completions.get(lease.task.id) ?? 0) + 1)
         } catch {
-          // The request went to the victim as it died: unacknowledged; the lease expires.
+          // The request went to the victim as it died: unacknowledged. It may have committed just before the
+          // kill; if not, the lease expires.
+          inDoubt.add(lease.task.id)
         }
       }
     }
@@ -119,7 +128,7 @@ test('64 agents over three nodes, with heartbeats, failures, walk-aways and expi
     }
     assert.equal(await victim.exited, { code: null, signal: 'SIGKILL' })
     assert.ok(claims > taskIds.length, `the schedule mixed in too little (${claims} claims)`)
-    await assertEndedOnce(alive[0], taskIds, completions, MAX_ATTEMPTS)
+    await assertEndedOnce(alive[0], taskIds, completions, inDoubt, MAX_ATTEMPTS)
     await assertConsistent(cluster)
   } finally {
     await cluster.close()
