@@ -10,7 +10,8 @@ import { lockTask, newOutcome, writeOutcome } from './outcome-sql.ts'
 import { assign, unassign } from './assignments.ts'
 import { AppError } from '../../domain/errors.ts'
 import { editEventData, editOf } from '../../domain/task-patch.ts'
-import { findTransition, isGateStage, isTerminalStage } from '../../domain/pipeline.ts'
+import { signalTransition } from '../../domain/signal.ts'
+import { isTerminalStage } from '../../domain/pipeline.ts'
 import type { BulkFilter, BulkItem, TaskEventRow, TaskRow } from '../types.ts'
 
 const edit = statement<TaskRow>('lifecycle_edit', `
@@ -143,13 +144,7 @@ export function lifecycleChanges(ctx: PgContext, runs: Bound): Pick<TxChanges, '
     async signalTask(tx, taskId, req, nowMs) {
       const task = await requireLocked(tx, taskId)
       const pipeline = (await ctx.compiled(tx, task.pipeline_id))!
-      if (req.expectedStage !== null && req.expectedStage !== task.stage) {
-        throw new AppError('expected_stage_mismatch', 409, 'Current task stage does not match expected_stage')
-      }
-      if (!isGateStage(pipeline, task.stage)) throw new AppError('not_a_gate', 409, `Stage ${task.stage} is not a gate`)
-      if (task.dead_letter_reason !== null) throw new AppError('conflict', 409, 'Task is dead-lettered or canceled; requeue it first')
-      const t = findTransition(pipeline, task.stage, req.trigger)
-      if (t === undefined) throw new AppError('invalid_transition', 400, 'No valid transition for this trigger from current stage')
+      const t = signalTransition(task, pipeline, req.trigger, req.expectedStage)
       const o = newOutcome()
       o.tasks.push({ ...task, stage: t.to, task_version: task.task_version + 1, dead_letter_reason: null, next_eligible_at_ms: 0, active_run_id: null, updated_at_ms: nowMs })
       const isTerminal = isTerminalStage(pipeline, t.to)

@@ -6,7 +6,8 @@ import type { Changes } from '../driver.ts'
 import type { BulkItem, TaskRow } from '../types.ts'
 import { AppError } from '../../domain/errors.ts'
 import { editEventData, editOf } from '../../domain/task-patch.ts'
-import { findTransition, isGateStage, isTerminalStage } from '../../domain/pipeline.ts'
+import { signalTransition } from '../../domain/signal.ts'
+import { isTerminalStage } from '../../domain/pipeline.ts'
 
 type LifecycleChanges = Pick<Changes, 'editTask' | 'deleteTask' | 'signalTask' | 'requeueTasks' | 'cancelTasks'>
 
@@ -69,13 +70,7 @@ export function createLifecycleChanges(db: Db, store: Store, onEligibleAt: (atMs
     signalTask(taskId, req, nowMs) {
       const task = store.tasks.require(taskId)
       const pipeline = store.tasks.pipelineOf(task)
-      if (req.expectedStage !== null && req.expectedStage !== task.stage) {
-        throw new AppError('expected_stage_mismatch', 409, 'Current task stage does not match expected_stage')
-      }
-      if (!isGateStage(pipeline, task.stage)) throw new AppError('not_a_gate', 409, `Stage ${task.stage} is not a gate`)
-      if (task.dead_letter_reason !== null) throw new AppError('conflict', 409, 'Task is dead-lettered or canceled; requeue it first')
-      const t = findTransition(pipeline, task.stage, req.trigger)
-      if (t === undefined) throw new AppError('invalid_transition', 400, 'No valid transition for this trigger from current stage')
+      const t = signalTransition(task, pipeline, req.trigger, req.expectedStage)
       store.tasks.advance(task, t.to, nowMs)
       store.taskEvents.append(task.id, 'signaled', { trigger: t.trigger, from: task.stage, to: t.to, data: req.data ?? null }, nowMs)
       return { task: store.tasks.get(task.id)!, previous_stage: task.stage, new_stage: t.to, trigger: t.trigger }
