@@ -43,8 +43,11 @@ export type AppConfig = {
   mtls: boolean
   /** The MCP tools offered at /mcp (agent always; admin adds the operator tools). */
   mcpToolsets: ReadonlySet<Toolset>
-  /** Host and Origin names /mcp accepts (bound to loopback), or null to accept any (bound elsewhere). */
-  mcpAllowedHosts: string[] | null
+  /**
+   * Host and Origin names /mcp and the console accept when bound to loopback (a web page cannot reach them by
+   * DNS rebinding), or null to accept any (bound elsewhere).
+   */
+  loopbackHosts: string[] | null
   /** GET /metrics without the API token (--metrics-public): for a scraper inside a trusted network. */
   metricsPublic: boolean
   /** SQLite's --durability, reported by /info; null on PostgreSQL (the server's own settings decide). */
@@ -54,7 +57,7 @@ export type AppConfig = {
 export const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '[::1]']
 
 export const DEFAULT_CONFIG: AppConfig = {
-  token: null, maxBodyBytes: 1024 * 1024, version: VERSION, mtls: false, mcpToolsets: new Set(['agent']), mcpAllowedHosts: LOOPBACK_NAMES,
+  token: null, maxBodyBytes: 1024 * 1024, version: VERSION, mtls: false, mcpToolsets: new Set(['agent']), loopbackHosts: LOOPBACK_NAMES,
   metricsPublic: false, durability: null,
 }
 

@@ -40,9 +40,9 @@ async function main(): Promise<void> {
   }
   // Bound to loopback, /mcp accepts only loopback Host and Origin names (and the bound address itself).
   const boundName = opts.host.includes(':') ? `[${opts.host}]` : opts.host
-  const mcpAllowedHosts = isLoopback(opts.host) ? [...new Set([...LOOPBACK_NAMES, boundName])] : null
+  const loopbackHosts = isLoopback(opts.host) ? [...new Set([...LOOPBACK_NAMES, boundName])] : null
   const docket = createApp({ driver: storage.driver, clock: systemClock, log, config: {
-    token: opts.token, maxBodyBytes: opts.maxBodyBytes, mtls, mcpToolsets: opts.mcpToolsets, mcpAllowedHosts,
+    token: opts.token, maxBodyBytes: opts.maxBodyBytes, mtls, mcpToolsets: opts.mcpToolsets, loopbackHosts,
     metricsPublic: opts.metricsPublic, durability: opts.driver.kind === 'sqlite' ? opts.durability : null,
   } })
 

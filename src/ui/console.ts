@@ -1,6 +1,7 @@
 // The console at /ui: server-rendered pages beside the JSON API, in the same process. Its own small router
 // (the pages are not API routes: openapi.json does not list them). Every request is checked here once:
 // the session (a login when an API token is set), and for every POST the Origin and the CSRF token.
+import { validateHostHeader } from '@modelcontextprotocol/server'
 import type { IncomingMessage } from 'node:http'
 import { TLSSocket } from 'node:tls'
 import type { App } from '../app.ts'
@@ -42,6 +43,12 @@ export function createConsole(app: App) {
     const asset = ASSETS.get(url.pathname)
     if (asset !== undefined && method === 'GET') {
       return new Response(asset.body, { status: 200, headers: { 'content-type': asset.contentType, 'cache-control': 'public, max-age=31536000, immutable', 'x-content-type-options': 'nosniff' } })
+    }
+    // Bound to loopback, only a loopback name: a web page that rebinds its own name to 127.0.0.1 would send its
+    // name as Host (and as Origin, so the same-origin check alone would pass it).
+    const allowed = app.config.loopbackHosts
+    if (allowed !== null && !validateHostHeader(request.headers.get('host'), allowed).ok) {
+      return htmlResponse(403, errorPage(403, 'This console answers only to the loopback address it is bound to'), {})
     }
     const isSecure = req.socket instanceof TLSSocket
     const nowMs = app.clock.now()

@@ -1,7 +1,10 @@
 // How the console shows times and durations: absolute times in UTC (ISO, to the second), ages rounded.
 
 export function isoTime(ms: number | null | undefined): string {
-  return ms === null || ms === undefined ? '—' : new Date(ms).toISOString().replace('.000Z', 'Z').replace(/\.\d{3}Z$/, 'Z')
+  if (ms === null || ms === undefined) return '—'
+  // The API takes times up to 2^53 ms; a Date holds ±8.64e15 ms. Past that, the number itself.
+  const date = new Date(ms)
+  return Number.isNaN(date.getTime()) ? `${ms} ms` : date.toISOString().replace(/\.\d{3}Z$/, 'Z')
 }
 
 export function duration(ms: number | null | undefined): string {

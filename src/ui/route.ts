@@ -31,5 +31,7 @@ export const seeOther = (redirect: string): UiReply => ({ redirect })
 /** A form's `return` field if it is a console page (never another site), else the fallback. */
 export function returnTo(form: URLSearchParams, fallback: string): string {
   const to = form.get('return')
-  return to !== null && /^\/ui(\/|$|\?)/.test(to) && !to.startsWith('//') ? to : fallback
+  // Printable ASCII without spaces or backslashes: a CR or LF would break the Location header after the change
+  // had committed.
+  return to !== null && /^\/ui(\/|$|\?)/.test(to) && /^[\x21-\x5b\x5d-\x7e]*$/.test(to) ? to : fallback
 }

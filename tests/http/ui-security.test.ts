@@ -3,6 +3,7 @@ import * as assert from 'uvu/assert'
 import { startServer, type TestServer } from '../helpers/server.ts'
 import { createTask, singleStage } from '../helpers/fixtures.ts'
 import { consoleClient } from '../helpers/ui.ts'
+import { rawRequest } from '../helpers/raw.ts'
 
 const TOKEN = 'console-test-token-0123456789'
 const auth = { authorization: `Bearer ${TOKEN}` }
@@ -10,6 +11,9 @@ const auth = { authorization: `Bearer ${TOKEN}` }
 type Ctx = { s: TestServer }
 const test = suite<Ctx>('ui security', {} as Ctx)
 test.before(async (ctx) => { ctx.s = await startServer({ token: TOKEN }) })
+
+/** The server as an API client with the token sees it. */
+const withToken = (s: TestServer): TestServer => ({ ...s, request: (m, path, body, headers) => s.request(m, path, body, { ...auth, ...headers }) })
 test.after(async (ctx) => ctx.s.close())
 
 test('with a token, every page sends a browser without a session to the login page', async ({ s }) => {
@@ -57,7 +61,7 @@ test('a forged or expired session cookie counts as none', async ({ s }) => {
 })
 
 test('a state-changing form needs the session, this origin and the CSRF token', async ({ s }) => {
-  const api: TestServer = { ...s, request: (m, path, body, headers) => s.request(m, path, body, { ...auth, ...headers }) }
+  const api = withToken(s)
   const { pipelineId } = await singleStage(api)
   const taskId = await createTask(api, pipelineId)
   const c = consoleClient(s)
@@ -110,6 +114,44 @@ test('the API token is still required by the API, a console session does not ope
   await c.login(TOKEN)
   const res = await fetch(`${s.url}/tasks`, { headers: { cookie: c.cookie! } })
   assert.is(res.status, 401)
+})
+
+test('bound to loopback, a request naming another host is refused (DNS rebinding), the login page too', async ({ s }) => {
+  for (const path of ['/ui/', '/ui/login']) {
+    const res = await rawRequest(s.url, 'GET', path, { headers: { host: 'evil.example:80' } })
+    assert.is(res.status, 403, path)
+  }
+  const login = await rawRequest(s.url, 'POST', '/ui/login', {
+    headers: { host: 'evil.example', origin: 'http://evil.example', 'content-type': 'application/x-www-form-urlencoded' },
+    chunks: [`token=${TOKEN}`],
+  })
+  assert.is(login.status, 403)
+  assert.is(login.headers['set-cookie'], undefined)
+})
+
+test('a return field that is not a plain console path is ignored, and an empty priority is refused', async ({ s }) => {
+  const api = withToken(s)
+  const { pipelineId } = await singleStage(api)
+  const id = await createTask(api, pipelineId)
+  const c = consoleClient(s)
+  await c.login(TOKEN)
+  await c.get(`/ui/tasks/${id}`)
+  const res = await c.post(`/ui/tasks/${id}/priority`, { priority: '5', return: '/ui/x\r\nSet-Cookie: a=b' })
+  assert.is(res.status, 303)
+  assert.is(res.headers.get('location'), `/ui/tasks/${id}?done=reprioritized`)
+  assert.is((await c.post(`/ui/tasks/${id}/priority`, { priority: '' })).status, 400)
+  assert.is((await s.request('GET', `/tasks/${id}`, undefined, auth)).body.priority, 5)
+})
+
+test('a task whose time is past what a Date holds still has a page', async ({ s }) => {
+  const api = withToken(s)
+  const { pipelineId } = await singleStage(api)
+  const id = await createTask(api, pipelineId, { not_before_ms: 9_000_000_000_000_000 })
+  const c = consoleClient(s)
+  await c.login(TOKEN)
+  const page = await c.get(`/ui/tasks/${id}`)
+  assert.is(page.status, 200)
+  assert.match(page.text, '9000000000000000 ms')
 })
 
 test.run()

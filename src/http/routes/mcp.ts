@@ -7,7 +7,7 @@ import { AppError } from '../../domain/errors.ts'
 
 export const mcpRoutes: Route[] = [
   post('/mcp', async (input, app) => {
-    const allowed = app.config.mcpAllowedHosts
+    const allowed = app.config.loopbackHosts
     if (allowed !== null) {
       const host = validateHostHeader(input.headers.get('host'), allowed)
       if (!host.ok) throw new AppError('forbidden_host', 403, host.message)

@@ -87,7 +87,8 @@ ${timeline.length === 0 ? html`<p class="muted">Nothing recorded.</p>` : html`<t
   }),
 
   uiPost('tasks/:id/priority', async (req, app) => {
-    const priority = Number(req.form.get('priority'))
+    const text = req.form.get('priority')?.trim() ?? ''
+    const priority = /^-?\d{1,15}$/.test(text) ? Number(text) : NaN
     if (!Number.isSafeInteger(priority)) throw new AppError('validation_failed', 400, 'Priority must be an integer')
     await commitChange(app, `/ui/tasks/${req.params.id}/priority`, (c) => c.editTask(req.params.id, { priority }, app.clock.now()))
     return seeOther(returnTo(req.form, `/ui/tasks/${encodeURIComponent(req.params.id)}?done=reprioritized`))
