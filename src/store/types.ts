@@ -71,7 +71,10 @@ export const BULK_STATUS = ['dead_lettered', 'canceled', 'leased', 'blocked'] as
 export type BulkStatus = (typeof BULK_STATUS)[number]
 
 /** One item of a bulk answer. */
-export type BulkItem = { id: string; ok: boolean; changed: boolean; error?: { code: string; message: string } }
+export type BulkItem = { id: string; ok: boolean; changed: boolean; error?: BulkItemError }
+
+/** Why an item was refused: the error envelope's fields, as a single request would have answered. */
+export type BulkItemError = { code: string; message: string; details?: Array<{ path: string; message: string }> }
 
 /**
  * GET /tasks: every given filter must hold. `q` is a store search text (searchTerms: literal terms, all must

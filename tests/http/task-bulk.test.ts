@@ -133,4 +133,12 @@ test('created_before_ms and stage narrow a filter', async ({ s }) => {
   assert.equal(res.results.map((r: any) => r.id), [old])
 })
 
+test('a refused item carries the details a single request would have answered', async ({ s }) => {
+  const { ids } = await deadLetters(s, 1)
+  const res = expectStatus(await s.request('POST', '/tasks/requeue', { ids, stage: 'nowhere' }), 200).body
+  assert.is(res.results[0].ok, false)
+  assert.is(res.results[0].error.code, 'validation_failed')
+  assert.equal(res.results[0].error.details.map((d: any) => d.path), ['stage'])
+})
+
 test.run()

@@ -34,7 +34,7 @@ export const artifactRoutes: Route[] = [
     const after = parseTimeCursor(input.query.cursor)
     if (wantsNdjson(input.headers)) {
       const read = (cursor: TimeCursor | null, limit: number) => app.driver.reads.artifacts({ ...filter, after: cursor, limit })
-      return ndjsonReply({ read, cursorOf: timeCursorOfRow, lineOf: artifactJson }, after, app.log)
+      return ndjsonReply({ read, cursorOf: timeCursorOfRow, lineOf: artifactJson }, after, app)
     }
     const limit = queryLimit(input.query, 100)
     const rows = await app.driver.reads.artifacts({ ...filter, after, limit })

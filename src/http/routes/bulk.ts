@@ -71,9 +71,13 @@ async function runBulk(input: Input, app: App, target: { ids: string[] } | { fil
       record(await runBatch(input, app, batch, target.ids.slice(i, i + BULK_BATCH)))
     }
   } else {
+    // The tasks that exist when the request arrives: with producers still creating, a cancel by filter would
+    // otherwise chase them forever.
+    const until = app.clock.now() + 1
+    const filter = { ...target.filter, created_before_ms: Math.min(target.filter.created_before_ms ?? until, until) }
     let after: TimeCursor | null = null
     for (;;) {
-      const rows = await app.driver.reads.matchTasks(target.filter, after, BULK_BATCH)
+      const rows = await app.driver.reads.matchTasks(filter, after, BULK_BATCH)
       if (rows.length === 0) break
       matched += rows.length
       record(await runBatch(input, app, batch, rows.map((r) => r.id)))

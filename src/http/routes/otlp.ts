@@ -84,7 +84,7 @@ async function listSpans(input: Input, app: Parameters<Handler>[1]): Promise<Any
   const after = parseIdCursor(query.cursor) ?? 0
   if (wantsNdjson(input.headers)) {
     const read = (cursor: number | null, limit: number) => app.driver.reads.spans({ ...filter, afterId: cursor ?? 0, limit })
-    return ndjsonReply({ read, cursorOf: (r) => r.id, lineOf: spanJson }, after, app.log)
+    return ndjsonReply({ read, cursorOf: (r) => r.id, lineOf: spanJson }, after, app)
   }
   const limit = queryLimit(query, 100)
   const rows = await app.driver.reads.spans({ ...filter, afterId: after, limit })

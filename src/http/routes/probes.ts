@@ -9,8 +9,11 @@ import { MAX_LEASE_TTL_MS, MAX_WAIT_MS, MIN_LEASE_TTL_MS } from './leases.ts'
 export const probeRoutes: Route[] = [
   withAccess(get('/ready', async (_input, app) => {
     if (app.lifecycle.isStopping) throw new AppError('not_ready', 503, 'shutting down')
-    const readiness = await app.driver.reads.readiness()
-      .catch((err: Error) => ({ ready: false as const, reason: `database: ${err.message}` }))
+    // The database's own words stay in the log: a public route must not show users, hosts or database names.
+    const readiness = await app.driver.reads.readiness().catch((err: Error) => {
+      app.log.error('readiness check failed', err)
+      return { ready: false as const, reason: 'the database does not answer' }
+    })
     if (!readiness.ready) throw new AppError('not_ready', 503, readiness.reason)
     return json(200, { status: 'ready' })
   }), 'public'),

@@ -46,7 +46,7 @@ export const runRoutes: Route[] = [
     const after = parseIdCursor(input.query.cursor) ?? 0
     if (wantsNdjson(input.headers)) {
       const read = (cursor: number | null, limit: number) => app.driver.reads.events(input.params.id, cursor ?? 0, limit)
-      return ndjsonReply({ read, cursorOf: (e) => e.id, lineOf: eventJson }, after, app.log)
+      return ndjsonReply({ read, cursorOf: (e) => e.id, lineOf: eventJson }, after, app)
     }
     const limit = queryLimit(input.query, 100)
     const rows = await app.driver.reads.events(input.params.id, after, limit)

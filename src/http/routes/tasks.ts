@@ -56,7 +56,7 @@ export const taskRoutes: Route[] = [
     const after = parseTimeCursor(input.query.cursor)
     const { reads } = app.driver
     if (wantsNdjson(input.headers)) {
-      return ndjsonReply({ read: (cursor, limit) => reads.tasks({ ...filter, after: cursor, limit }), cursorOf: timeCursorOfRow, lineOf: taskJson }, after, app.log)
+      return ndjsonReply({ read: (cursor, limit) => reads.tasks({ ...filter, after: cursor, limit }), cursorOf: timeCursorOfRow, lineOf: taskJson }, after, app)
     }
     const limit = queryLimit(input.query, 50)
     const [rows, total] = await Promise.all([

@@ -9,6 +9,7 @@ import { statement, type Statement } from './sql.ts'
 import { lockTask, newOutcome, writeOutcome } from './outcome-sql.ts'
 import { assign, unassign } from './assignments.ts'
 import { AppError } from '../../domain/errors.ts'
+import { bulkItemError } from '../bulk-item.ts'
 import { editEventData, editOf } from '../../domain/task-patch.ts'
 import { signalTransition } from '../../domain/signal.ts'
 import { isTerminalStage } from '../../domain/pipeline.ts'
@@ -110,7 +111,7 @@ async function eachItem(ids: readonly string[], change: (id: string) => Promise<
       items.push({ id, ok: true, changed: await change(id) })
     } catch (err) {
       if (!(err instanceof AppError)) throw err
-      items.push({ id, ok: false, changed: false, error: { code: err.code, message: err.message } })
+      items.push({ id, ok: false, changed: false, error: bulkItemError(err) })
     }
   }
   return items

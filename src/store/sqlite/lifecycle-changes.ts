@@ -5,6 +5,7 @@ import type { Store } from './index.ts'
 import type { Changes } from '../driver.ts'
 import type { BulkItem, TaskRow } from '../types.ts'
 import { AppError } from '../../domain/errors.ts'
+import { bulkItemError } from '../bulk-item.ts'
 import { editEventData, editOf } from '../../domain/task-patch.ts'
 import { signalTransition } from '../../domain/signal.ts'
 import { isTerminalStage } from '../../domain/pipeline.ts'
@@ -40,7 +41,7 @@ export function createLifecycleChanges(db: Db, store: Store, onEligibleAt: (atMs
         return { id, ok: true, changed: change(id) }
       } catch (err) {
         if (!(err instanceof AppError)) throw err
-        return { id, ok: false, changed: false, error: { code: err.code, message: err.message } }
+        return { id, ok: false, changed: false, error: bulkItemError(err) }
       }
     })
   }
