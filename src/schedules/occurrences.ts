@@ -45,13 +45,22 @@ export function nextSlots(o: Occurrences, afterMs: number, n: number): number[] 
   return slots
 }
 
+// A forward walk past this many slots (an every-second expression behind a catch-up window of days) would hold
+// the event loop for seconds: the latest slots are then taken walking back from the window's end instead.
+const MAX_WALK = 20_000
+
 function cronOccurrences(cron: Cron): Occurrences {
   const next = (afterMs: number) => cron.nextRun(new Date(afterMs))?.getTime() ?? null
+  /** The latest `max` slots in (afterMs, untilMs], ascending, found walking back from untilMs. */
+  const latest = (afterMs: number, untilMs: number, max: number) =>
+    cron.previousRuns(max, new Date(untilMs + 1)).map((d) => d.getTime()).filter((at) => at > afterMs && at <= untilMs).reverse()
   return {
     next,
     between(afterMs, untilMs, max) {
       const slots: number[] = []
+      let walked = 0
       for (let at = next(afterMs); at !== null && at <= untilMs; at = next(at)) {
+        if (++walked > MAX_WALK) return latest(afterMs, untilMs, max)
         slots.push(at)
         if (slots.length > max) slots.shift()
       }

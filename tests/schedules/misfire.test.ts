@@ -42,4 +42,16 @@ test('skip fires only slots on time; latest the last within catchup; all each wi
   assert.equal(fire({ misfire: 'all' }).length, 61)
 })
 
+test('a catch-up window of days behind an every-second cron is not walked slot by slot: the latest ones, the same', () => {
+  const o = occurrencesOf(spec({ cron: '* * * * * *' }), 0)
+  const day = 86_400_000
+  const until = 30 * day + 500
+  assert.equal(o.between(0, until, 1), [30 * day])
+  assert.equal(o.between(0, until, 3), [30 * day - 2000, 30 * day - 1000, 30 * day])
+  assert.equal(slotsToFire(spec({ cron: '* * * * * *', misfire: 'all', catchup_ms: 30 * day, max_catchup: 2 }), o, 0, until), [30 * day - 1000, 30 * day])
+  // Walked slot by slot, each of these was 2.6 million calls into croner, holding the event loop for seconds.
+  // Short windows still walk forward, as before.
+  assert.equal(o.between(10_000, 13_500, 10), [11_000, 12_000, 13_000])
+})
+
 test.run()
