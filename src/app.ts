@@ -34,6 +34,7 @@ import { metricsRoutes } from './http/routes/metrics.ts'
 import { probeRoutes } from './http/routes/probes.ts'
 import { withAccess } from './http/route.ts'
 import { createInstruments, type Instruments } from './metrics/instruments.ts'
+import { observeReaped } from './metrics/runs.ts'
 
 export type AppConfig = {
   token: string | null
@@ -126,7 +127,7 @@ export function createApp(options: { driver: Driver; clock: Clock; log: Log; con
   // Background writes skip their turn while storage is busy.
   const sweep = () => driver.tryWrite((c) => c.sweepAnswers(clock.now()))?.catch((err) => log.error('idempotency sweep failed', err))
   const sweepTimer = setInterval(sweep, IDEMPOTENCY_SWEEP_MS).unref()
-  const reaper = createReaper({ driver, clock, log, onReaped: (n) => { metrics.leaseExpirations.inc(n); waiters.poke(); taskWatch.poke() } })
+  const reaper = createReaper({ driver, clock, log, onReaped: (reaped) => { observeReaped(metrics, reaped); waiters.poke(); taskWatch.poke() } })
   if (options.autoReap !== false) reaper.start()
   void scheduler.start()
 

@@ -41,7 +41,7 @@ export function createInstruments() {
     leaseExpirations: new Counter({ name: 'docket_lease_expirations_total', help: 'Leases that ran out and were reaped by this process', registers }),
     deadLetters: new Counter({
       name: 'docket_dead_letters_total', registers,
-      help: 'Tasks dead-lettered by a failed attempt through POST /runs/{id}/fail (those of expired leases show in docket_tasks)',
+      help: 'Tasks dead-lettered because their attempts ran out: by a failed run or by an expired lease',
     }),
     requeues: new Counter({ name: 'docket_requeues_total', help: 'Tasks requeued by an operator', registers }),
     spansAccepted: new Counter({ name: 'docket_otlp_spans_accepted_total', help: 'OTLP spans accepted', registers }),

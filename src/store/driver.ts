@@ -13,6 +13,11 @@ import type {
 import type { ScheduleSpec } from '../domain/schedule.ts'
 import type { FireResult, ScheduleControl, ScheduledTaskRow, ScheduleRow, SlotFire } from './schedule-types.ts'
 
+/** Leases found expired: how many, and how many of their tasks that dead-lettered (their attempts ran out). */
+export type Reaped = { expired: number; deadLettered: number }
+
+export const NOTHING_REAPED: Reaped = Object.freeze({ expired: 0, deadLettered: 0 })
+
 /** SQLite's changes run synchronously inside its group-committed writer; PostgreSQL's are async. */
 export type Awaitable<T> = T | Promise<T>
 
@@ -55,7 +60,7 @@ export interface Changes {
   cancelTasks(taskIds: readonly string[], reason: string | null, nowMs: number): Awaitable<BulkItem[]>
 
   /** Reaps expired leases first (so a claim sees work they freed), then leases the best task, or null. */
-  claim(req: ClaimRequest, nowMs: number): Awaitable<{ claim: Claim | null; reaped: number }>
+  claim(req: ClaimRequest, nowMs: number): Awaitable<{ claim: Claim | null; reaped: Reaped }>
   /** A fresh token for a run's lease; the previous one stops working (a replayed claim). */
   rotateToken(runId: string): Awaitable<string>
   /**
@@ -75,7 +80,7 @@ export interface Changes {
    */
   fail(lease: LeaseProof, error: string, usage: unknown, nowMs: number, retryDelayMs?: number | null): Awaitable<boolean>
   /** Expired leases become stale runs and count as failed attempts; returns how many. */
-  expireDue(nowMs: number): Awaitable<number>
+  expireDue(nowMs: number): Awaitable<Reaped>
 
   createArtifact(artifact: NewArtifact, nowMs: number): Awaitable<string>
   putEntry(namespace: string, key: string, valueJson: string, nowMs: number): Awaitable<void>

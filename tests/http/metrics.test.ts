@@ -113,7 +113,7 @@ test('claims, queue waits, run durations and heartbeats are counted', async ({ s
   assert.ok(Math.abs(run.sum - runBefore.sum - expected) < 1e-6, `the run lasted ${expected} s, not ${run.sum - runBefore.sum}`)
 })
 
-test('lease expirations, requeues and failed runs are counted; dead letters show in the task gauge', async ({ s }) => {
+test('lease expirations, requeues, failed runs and dead letters (of a failed run or of an expired lease) are counted', async ({ s }) => {
   const p = await pipeline(s)
   const before = await scrape(s)
   const task = await createTask(s, p.id, { retry_policy: { max_attempts: 1 } })
@@ -126,7 +126,8 @@ test('lease expirations, requeues and failed runs are counted; dead letters show
   const m = await scrape(s)
   assert.is(m.value('docket_lease_expirations_total') - before.value('docket_lease_expirations_total'), 1)
   assert.is(m.value('docket_requeues_total') - before.value('docket_requeues_total'), 1)
-  assert.is(m.value('docket_dead_letters_total') - before.value('docket_dead_letters_total'), 1)
+  // Two dead letters: the expired lease's (max_attempts 1), then, after the requeue, the failed run's.
+  assert.is(m.value('docket_dead_letters_total') - before.value('docket_dead_letters_total'), 2)
   assert.is(m.histogram('docket_run_duration_seconds', { outcome: 'failed' }).count - before.histogram('docket_run_duration_seconds', { outcome: 'failed' }).count, 1)
   assert.is(m.value('docket_tasks', { pipeline: p.name, stage: 'work', state: 'dead_lettered' }), 1)
 })

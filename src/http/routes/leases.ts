@@ -8,7 +8,8 @@ import type { Claim } from '../../store/types.ts'
 import { mapAwaitable } from '../../store/driver.ts'
 import { idempotencyTuple, type CommitOptions } from '../commit.ts'
 import type { App } from '../../app.ts'
-import { observeClaimed, observeRunEnd } from '../../metrics/runs.ts'
+import { observeClaimed, observeReaped, observeRunEnd } from '../../metrics/runs.ts'
+import { NOTHING_REAPED } from '../../store/driver.ts'
 
 export const MIN_LEASE_TTL_MS = 1000
 export const MAX_LEASE_TTL_MS = 86_400_000
@@ -53,7 +54,7 @@ export const leaseRoutes: Route[] = [
       perState: perStateLimits(req.concurrency?.per_state),
       pipelineId: req.pipeline_id ?? null,
     }
-    let reaped = 0
+    let reaped = NOTHING_REAPED
     let leaseId = ''
     const attempt = async () => {
       const reply = await app.commit(input, (c) => c.claim(claimRequest, app.clock.now()), (result): Reply => {
@@ -64,8 +65,8 @@ export const leaseRoutes: Route[] = [
         return rawJson(200, claimJson(result.claim))
       }, claimOptions)
       // Reaping frees work for others (a claim's own commit wakes nobody).
-      if (reaped > 0) {
-        app.metrics.leaseExpirations.inc(reaped)
+      if (reaped.expired > 0) {
+        observeReaped(app.metrics, reaped)
         app.waiters.poke()
         app.taskWatch.poke()
       }

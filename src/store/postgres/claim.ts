@@ -2,6 +2,7 @@
 // the task row locked (FOR UPDATE SKIP LOCKED, so concurrent claimers on any node step over each other's
 // rows instead of waiting), its run inserted, the task marked as held, all committed together.
 import type { Tx } from './tx.ts'
+import { NOTHING_REAPED, type Reaped } from '../driver.ts'
 import type { Claim, ClaimRequest, TaskRow } from '../types.ts'
 import { newId } from '../../domain/ids.ts'
 import { issueLeaseToken } from '../../domain/token.ts'
@@ -90,7 +91,7 @@ type ClaimedRow = TaskRow & { reap_first: boolean; run_attempt: number }
  * those of reapDue and one more. Without limits, and first in its transaction, the claim runs alone
  * (no BEGIN or COMMIT: tx.ts).
  */
-export async function claimNext(tx: Tx, req: ClaimRequest, nowMs: number, reapDue?: () => Promise<number>): Promise<{ claim: Claim | null; reaped: number }> {
+export async function claimNext(tx: Tx, req: ClaimRequest, nowMs: number, reapDue?: () => Promise<Reaped>): Promise<{ claim: Claim | null; reaped: Reaped }> {
   const { token, hash } = issueLeaseToken()
   const runId = newId(nowMs)
   const params = claimParams(req, nowMs, runId, hash, reapDue !== undefined)
@@ -98,7 +99,7 @@ export async function claimNext(tx: Tx, req: ClaimRequest, nowMs: number, reapDu
   // Alone (tx.ts) when it is the change's first statement: it is then its last too, or, when a lease is
   // due, it has written nothing.
   const [row] = (await claimStatement.alone(tx, params)).rows
-  if (!row!.reap_first) return { claim: claimed(row!, req, params, token), reaped: 0 }
+  if (!row!.reap_first) return { claim: claimed(row!, req, params, token), reaped: NOTHING_REAPED }
   const reaped = await reapDue!()
   params[8] = false
   return { claim: claimed((await claimStatement.one(tx, params))!, req, params, token), reaped }

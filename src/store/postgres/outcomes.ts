@@ -3,6 +3,7 @@
 // (outcome-sql.ts). Round trips: two each (release: three with a claim key to forget); a transition whose
 // run this node has seen live, one (hinted-transition.ts); a compiled pipeline not yet cached on this node
 // costs one more, once.
+import { NOTHING_REAPED, type Reaped } from '../driver.ts'
 import type { Tx } from './tx.ts'
 import type { PgContext } from './context.ts'
 import { lockExpired, lockRun, lockTask, newOutcome, writeOutcome, type Locked, type Outcome } from './outcome-sql.ts'
@@ -153,17 +154,18 @@ export function createOutcomes(ctx: PgContext, hints: RunHints) {
      * Runs whose lease ran out become stale and count as failed attempts, each exactly once whichever node
      * gets to it (locked with SKIP LOCKED, re-checked once locked). Returns how many this call reaped.
      */
-    async expireDue(tx: Tx, nowMs: number): Promise<number> {
+    async expireDue(tx: Tx, nowMs: number): Promise<Reaped> {
       const due = await lockExpired(tx, nowMs, REAP_BATCH)
-      if (due.length === 0) return 0
+      if (due.length === 0) return NOTHING_REAPED
       const o = newOutcome()
+      let deadLettered = 0
       for (const { task, run } of due) {
         endLease(o, run.id, 'stale')
         o.events.push({ runId: run.id, taskId: task.id, kind: 'lease_expired', data: { lease_expires_at_ms: run.lease_expires_at_ms } })
-        await recordFailedAttempt(tx, o, task, run.id, nowMs)
+        if (await recordFailedAttempt(tx, o, task, run.id, nowMs)) deadLettered++
       }
       await writeOutcome(tx, nowMs, o)
-      return due.length
+      return { expired: due.length, deadLettered }
     },
 
     /** Takes a task out of play for good; its running run (if any) is canceled and its lease revoked. */

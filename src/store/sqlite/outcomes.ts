@@ -1,4 +1,5 @@
 // How a run ends (transition, fail, expiry, cancel) and what that does to its task.
+import { NOTHING_REAPED, type Reaped } from '../driver.ts'
 import type { Db } from './db.ts'
 import type { DeadLetterReason, RunStatus } from '../../domain/status.ts'
 import type { TaskStore } from './tasks.ts'
@@ -106,14 +107,16 @@ export function createOutcomeStore(db: Db, tasks: TaskStore, events: EventStore,
     },
 
     /** Runs whose lease ran out become stale and count as failed attempts. Returns how many were reaped. */
-    expireDue(nowMs: number, max = 500): number {
+    expireDue(nowMs: number, max = 500): Reaped {
       const due = expiredRuns.all(nowMs, max)
+      if (due.length === 0) return NOTHING_REAPED
+      let deadLettered = 0
       for (const run of due) {
         end(run, 'stale', nowMs)
         events.append(run.id, 'lease_expired', { lease_expires_at_ms: run.lease_expires_at_ms }, nowMs)
-        recordFailedAttempt(run, nowMs)
+        if (recordFailedAttempt(run, nowMs)) deadLettered++
       }
-      return due.length
+      return { expired: due.length, deadLettered }
     },
 
     /** Takes a task out of play for good; its running run (if any) is canceled and its lease revoked. */

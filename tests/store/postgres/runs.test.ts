@@ -90,7 +90,8 @@ test('three reapers on three nodes at once reap each expired lease once, countin
   const claims = await Promise.all(ids.map((_, i) => claim(nodes[i % 3], request(role))))
   const later = NOW + TTL
   const reaped = await Promise.all(nodes.map((n) => n.tryWrite((c) => c.expireDue(later))))
-  assert.is(reaped.reduce((a, b) => a! + b!, 0), 60)
+  assert.is(reaped.reduce((a, b) => a + b!.expired, 0), 60)
+  assert.is(reaped.reduce((a, b) => a + b!.deadLettered, 0), 0)
   const { rows: tasks } = await pool.query('SELECT failed_attempts, active_run_id, next_eligible_at_ms FROM tasks WHERE id = ANY($1)', [ids])
   assert.ok(tasks.every((t) => t.failed_attempts === 1 && t.active_run_id === null && t.next_eligible_at_ms === later), JSON.stringify(tasks))
   for (const c of claims) {
@@ -102,7 +103,7 @@ test('three reapers on three nodes at once reap each expired lease once, countin
       ['retry_scheduled', `{"reason":"retry_scheduled","failed_attempts":1,"retry_delay_ms":0,"next_eligible_at_ms":${later}}`],
     ])
   }
-  assert.equal(await Promise.all(nodes.map((n) => n.tryWrite((c) => c.expireDue(later)))), [0, 0, 0])
+  assert.equal((await Promise.all(nodes.map((n) => n.tryWrite((c) => c.expireDue(later))))).map((r) => r!.expired), [0, 0, 0])
 })
 
 test('claims on three nodes reap the expired leases first, each once, and take the freed work', async ({ pool, nodes }) => {
@@ -110,7 +111,8 @@ test('claims on three nodes reap the expired leases first, each once, and take t
   await Promise.all(ids.map((_, i) => claim(nodes[i % 3], request(role))))
   const later = NOW + TTL
   const outcomes = await Promise.all(ids.map((_, i) => change(nodes[i % 3], (c) => c.claim(request(role), later))))
-  assert.is(outcomes.reduce((sum, o) => sum + o.value!.reaped, 0), 9)
+  assert.is(outcomes.reduce((sum, o) => sum + o.value!.reaped.expired, 0), 9)
+  assert.is(outcomes.reduce((sum, o) => sum + o.value!.reaped.deadLettered, 0), 9)
   // max_attempts 1: every expired lease dead-letters its task, so nothing is left to claim.
   assert.ok(outcomes.every((o) => o.value!.claim === null))
   const { rows } = await pool.query('SELECT dead_letter_reason, failed_attempts FROM tasks WHERE id = ANY($1)', [ids])
@@ -130,9 +132,9 @@ test('a heartbeat racing the reaper: either the lease is extended and not reaped
   ])
   const extended = beats.filter((b) => b.status === 200)
   assert.ok(beats.every((b) => b.status === 200 || (b.status === 404 && b.code === 'not_found')), JSON.stringify(beats))
-  assert.is(extended.length + reaped!, 30)
+  assert.is(extended.length + reaped!.expired, 30)
   const { rows: [stale] } = await pool.query(`SELECT count(*) AS n FROM runs WHERE status = 'stale' AND task_id = ANY($1)`, [ids])
-  assert.is(stale.n, reaped)
+  assert.is(stale.n, reaped!.expired)
 })
 
 test('a per-stage limit holds across two nodes claiming at once', async ({ pool, nodes }) => {
