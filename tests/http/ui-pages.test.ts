@@ -1,7 +1,7 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { startServer, type TestServer } from '../helpers/server.ts'
-import { claim, createTask, expectStatus, singleStage, unique } from '../helpers/fixtures.ts'
+import { claim, createPipeline, createTask, expectStatus, singleStage, unique } from '../helpers/fixtures.ts'
 import { consoleClient, textOf, type ConsoleClient } from '../helpers/ui.ts'
 
 type Ctx = { s: TestServer }
@@ -127,6 +127,31 @@ test('the task list filters by status, text, assignee, creation time and order, 
   assert.equal(ids((await c.get(`/ui/tasks?${p}&order=newest`)).text), await api('order=desc&limit=50'))
   assert.equal(ids((await c.get(`/ui/tasks?${p}&created_after=2999-01-01T00:00`)).text), [])
   assert.is((await c.get('/ui/tasks?status=sleeping')).status, 400)
+})
+
+test('a human gate: the overview counts what waits there, and a task leaves it by a button on its page', async ({ s }) => {
+  const pipelineId = await createPipeline(s, {
+    initial: 'approval',
+    states: { approval: { gate: true }, work: { agent_role: unique('role') }, done: { terminal: true } },
+    transitions: [
+      { from: 'approval', to: 'work', trigger: 'approve' }, { from: 'approval', to: 'done', trigger: 'reject' },
+      { from: 'work', to: 'done', trigger: 'complete' },
+    ],
+  })
+  const id = await createTask(s, pipelineId, { title: 'needs a person' })
+  const c = await opened(s)
+  const overview = textOf((await c.get('/ui/')).text)
+  assert.match(overview, /Human gates .*approval 1/)
+  const page = await c.get(`/ui/tasks/${id}`)
+  assert.match(page.text, 'value="approve">approve → work</button>')
+  assert.match(page.text, 'value="reject">reject → done</button>')
+  const res = await c.post(`/ui/tasks/${id}/signal`, { trigger: 'approve', note: 'looks right', stage: 'approval' })
+  assert.is(res.status, 303)
+  assert.is((await s.request('GET', `/tasks/${id}`)).body.stage, 'work')
+  const events = expectStatus(await s.request('GET', `/tasks/${id}/events`), 200).body.items
+  assert.equal(events.map((e: any) => [e.kind, e.data.data]), [['signaled', { note: 'looks right' }]])
+  assert.not.match((await c.get(`/ui/tasks/${id}`)).text, 'Human gate</h2>')
+  assert.is((await c.post(`/ui/tasks/${id}/signal`, { trigger: 'approve' })).status, 409)
 })
 
 test('the priority of a task is changed from its page, and claims follow it', async ({ s }) => {

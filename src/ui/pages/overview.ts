@@ -6,6 +6,7 @@ import { ok, uiGet, type UiRoute } from '../route.ts'
 import { throughputChart } from '../chart.ts'
 import { duration, isoTime } from '../format.ts'
 import type { StageOverview } from '../../store/types.ts'
+import { gateQueues } from '../../http/gates.ts'
 
 const HOUR_MS = 3_600_000
 const NEAR_EXPIRY_MS = 60_000
@@ -13,9 +14,9 @@ const NEAR_EXPIRY_MS = 60_000
 export const overviewRoutes: UiRoute[] = [
   uiGet('', async (req, app) => {
     const { reads } = app.driver
-    const [stages, minutes, leases, pipelines] = await Promise.all([
+    const [stages, minutes, leases, pipelines, gates] = await Promise.all([
       reads.stageOverview(req.nowMs), reads.throughput(req.nowMs - HOUR_MS + 1),
-      reads.leasesExpiring(req.nowMs, req.nowMs + NEAR_EXPIRY_MS, 20), reads.pipelines(),
+      reads.leasesExpiring(req.nowMs, req.nowMs + NEAR_EXPIRY_MS, 20), reads.pipelines(), gateQueues(app),
     ])
     const names = new Map(pipelines.map((p) => [p.id, p.name]))
     const link = (s: StageOverview, status: string, n: number) =>
@@ -35,6 +36,12 @@ ${stages.length === 0 ? html`<p>No pipelines yet.</p>` : html`
 <td class="num">${link(s, 'blocked', s.blocked)}</td><td class="num">${link(s, 'leased', s.leased)}</td>
 <td class="num">${s.dead_lettered === 0 ? html`<span class="muted">0</span>` : html`<a href="/ui/dead-letters">${s.dead_lettered}</a>`}</td>
 <td class="num">${s.oldest_claimable_at_ms === null ? '—' : duration(req.nowMs - s.oldest_claimable_at_ms)}</td></tr>`)}</tbody>
+</table>`}
+${gates.length === 0 ? '' : html`<h2>Human gates</h2>
+<table>
+<thead><tr><th scope="col">Pipeline</th><th scope="col">Gate</th><th scope="col" class="num">Waiting</th></tr></thead>
+<tbody>${gates.map((g) => html`<tr><td>${g.pipeline_name}</td><td>${g.stage}</td>
+<td class="num">${g.waiting_count === 0 ? html`<span class="muted">0</span>` : html`<a href="/ui/tasks?${String(new URLSearchParams({ pipeline: g.pipeline_id, stage: g.stage }))}">${g.waiting_count}</a>`}</td></tr>`)}</tbody>
 </table>`}
 <h2>Throughput, last hour</h2>
 ${throughputChart(minutes, req.nowMs)}

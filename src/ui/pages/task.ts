@@ -9,12 +9,12 @@ import { taskStatus } from '../status.ts'
 import { timelineOf } from '../timeline.ts'
 import { commitChange } from '../changes.ts'
 import { AppError } from '../../domain/errors.ts'
-import type { CompiledPipeline } from '../../domain/pipeline.ts'
+import { isGateStage, type CompiledPipeline } from '../../domain/pipeline.ts'
 import type { TaskRow } from '../../store/types.ts'
 
 const RUN_LIMIT = 100
 
-const NOTICES: Record<string, string> = { requeued: 'Task requeued.', canceled: 'Task canceled.', reprioritized: 'Priority changed.' }
+const NOTICES: Record<string, string> = { requeued: 'Task requeued.', canceled: 'Task canceled.', reprioritized: 'Priority changed.', signaled: 'Signal sent.' }
 
 export const taskRoutes: UiRoute[] = [
   uiGet('tasks/:id', async (req, app) => {
@@ -54,6 +54,7 @@ ${notice(NOTICES[req.query.get('done') ?? ''] ?? null)}
 </section>
 <section aria-labelledby="actions"><h2 id="actions">Actions</h2>
 ${actions(task, compiled, req.frame.csrf, null)}
+${gateActions(task, compiled, req.frame.csrf)}
 <h2>Depends on</h2>
 ${upstream.length === 0 ? html`<p class="muted">Nothing.</p>` : html`<ul>${upstream.map((d) =>
   html`<li><a href="/ui/tasks/${encodeURIComponent(d.depends_on_task_id)}" class="id">${d.depends_on_task_id}</a> ${d.resolved ? html`<span class="status status-done">resolved</span>` : html`<span class="status status-blocked">open</span>`}</li>`)}</ul>`}
@@ -94,6 +95,15 @@ ${timeline.length === 0 ? html`<p class="muted">Nothing recorded.</p>` : html`<t
     return seeOther(returnTo(req.form, `/ui/tasks/${encodeURIComponent(req.params.id)}?done=reprioritized`))
   }),
 
+  // A person lets a task out of a human gate along one of its transitions (POST /tasks/{id}/signal).
+  uiPost('tasks/:id/signal', async (req, app) => {
+    const trigger = req.form.get('trigger') ?? ''
+    const note = req.form.get('note')?.trim() || null
+    await commitChange(app, `/ui/tasks/${req.params.id}/signal`, (c) =>
+      c.signalTask(req.params.id, { trigger, data: note === null ? null : { note }, expectedStage: req.form.get('stage') || null }, app.clock.now()))
+    return seeOther(`/ui/tasks/${encodeURIComponent(req.params.id)}?done=signaled`)
+  }),
+
   uiPost('tasks/:id/cancel', async (req, app) => {
     const reason = req.form.get('reason') || null
     await commitChange(app, `/ui/tasks/${req.params.id}/cancel`, (c) => c.cancelTask(req.params.id, reason, app.clock.now()))
@@ -123,3 +133,14 @@ function pretty(json: string): string {
   return JSON.stringify(JSON.parse(json), null, 2)
 }
 
+/** At a human gate: one button per transition out of it, with an optional note kept in the task's event. */
+function gateActions(task: TaskRow, compiled: CompiledPipeline | undefined, csrf: string): Html | string {
+  if (compiled === undefined || !isGateStage(compiled, task.stage) || task.dead_letter_reason !== null) return ''
+  const path = `/ui/tasks/${encodeURIComponent(task.id)}/signal`
+  const ways = compiled.transitions.filter((t) => t.from === task.stage)
+  return html`<section aria-labelledby="gate"><h2 id="gate">Human gate</h2>
+<form method="post" action="${path}">${csrfField(csrf)}<input type="hidden" name="stage" value="${task.stage}">
+  <label>Note <input name="note" size="24"></label>
+  ${ways.map((t) => html`<button type="submit" name="trigger" value="${t.trigger}">${t.trigger} → ${t.to}</button>`)}
+</form></section>`
+}
