@@ -25,6 +25,19 @@ export function registerAdminTools(server: McpServer, s: McpSession): void {
     return ok(`Task ${task.id} canceled.`, { task })
   }))
 
+  server.registerTool('signal_task', {
+    description: 'Operator: move a task out of a human gate (a stage no agent claims from) along the transition of this trigger, for instance after a person approved it. data is kept in the task\'s signaled event.',
+    inputSchema: args({
+      task_id: TaskId,
+      trigger: v.pipe(Id, v.description('The trigger of a transition out of the gate, e.g. "approve".')),
+      data: v.optional(v.pipe(v.unknown(), v.description('Anything to record with the signal (who approved, why).'))),
+      expected_stage: v.optional(v.pipe(Id, v.description('Refuse (expected_stage_mismatch) unless the task is still in this stage.'))),
+    }),
+  }, (a) => answer(s.log, 'signal_task', async () => {
+    const moved = (await call(s, { method: 'POST', path: `/tasks/${seg(a.task_id)}/signal`, body: { trigger: a.trigger, data: a.data ?? null, expected_stage: a.expected_stage ?? null } })).body
+    return ok(`Task ${a.task_id} moved from ${moved.previous_stage} to ${moved.new_stage}.`, moved)
+  }))
+
   for (const [name, action, paused] of [['pause_pipeline', 'pause', true], ['resume_pipeline', 'resume', false]] as const) {
     server.registerTool(name, {
       description: paused ? 'Operator: stop agents from claiming the tasks of a pipeline (leases already held go on).' : 'Operator: let agents claim the tasks of a paused pipeline again.',

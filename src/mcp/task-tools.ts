@@ -4,6 +4,7 @@ import type { McpServer } from '@modelcontextprotocol/server'
 import { answer, ok } from './results.ts'
 import { args, call, Id, TaskId, type McpSession } from './session.ts'
 import { compactTask } from './lease-tools.ts'
+import { TASK_STATUS } from '../domain/task-status.ts'
 
 const seg = encodeURIComponent
 const Namespace = v.pipe(v.string(), v.minLength(1), v.maxLength(512), v.description('A namespace, e.g. "decisions" or "notes".'))
@@ -40,20 +41,39 @@ export async function taskDetail(s: McpSession, taskId: string): Promise<Record<
 
 export function registerTaskTools(server: McpServer, s: McpSession): void {
   server.registerTool('list_tasks', {
-    description: 'List tasks, oldest first, optionally of one pipeline or stage; compact rows unless full is true. Pass next_cursor back as cursor for the next page.',
+    description: 'List or find tasks, oldest first (newest first with newest_first), optionally by pipeline, stage, status, assignee or words in their title, description and metadata; compact rows unless full is true. Pass next_cursor back as cursor for the next page.',
     inputSchema: args({
       pipeline: v.optional(v.pipe(Id, v.description('A pipeline id.'))),
       stage: v.optional(v.pipe(Id, v.description('A stage name.'))),
+      q: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(4096), v.description('Words that must all appear (each a literal term, as in store_search).'))),
+      status: v.optional(v.pipe(v.picklist(TASK_STATUS), v.description('claimable, delayed, blocked, leased, dead_lettered, canceled or done.'))),
+      assignee: v.optional(v.pipe(Id, v.description('Tasks assigned to this agent id.'))),
+      newest_first: v.optional(v.pipe(v.boolean(), v.description('Newest tasks first.'))),
       limit: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(100), v.description('Rows per page (default 20).'))),
       cursor: v.optional(v.pipe(v.string(), v.description('next_cursor of the previous page.'))),
       full: v.optional(v.pipe(v.boolean(), v.description('Also description and metadata of each task.'))),
     }),
     annotations: { readOnlyHint: true },
   }, (a) => answer(s.log, 'list_tasks', async () => {
-    const page = (await call(s, { method: 'GET', path: `/tasks${query({ pipeline_id: a.pipeline, stage: a.stage, limit: a.limit ?? 20, cursor: a.cursor })}` })).body
+    const filters = { pipeline_id: a.pipeline, stage: a.stage, q: a.q, status: a.status, assignee: a.assignee, order: a.newest_first === true ? 'desc' : undefined }
+    const page = (await call(s, { method: 'GET', path: `/tasks${query({ ...filters, limit: a.limit ?? 20, cursor: a.cursor })}` })).body
     const tasks = page.items.map((t: Record<string, unknown>) => compactTask(t, a.full === true))
     const more = page.next_cursor === null ? '' : ' More: pass next_cursor as cursor.'
     return ok(`${tasks.length} task(s).${more}`, { tasks, next_cursor: page.next_cursor })
+  }))
+
+  server.registerTool('wait_for_task', {
+    description: 'Wait (up to timeout_ms, at most 60000) until a task is finished: in a terminal stage, or in the given stage, or dead-lettered or canceled. Answers at once if it already is; says finished: false with the task as it is when the time runs out (call again to keep waiting).',
+    inputSchema: args({
+      task_id: TaskId,
+      timeout_ms: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(60_000), v.description('How long to wait (default 30000).'))),
+      stage: v.optional(v.pipe(Id, v.description('Also stop waiting when the task reaches this stage.'))),
+    }),
+    annotations: { readOnlyHint: true },
+  }, (a) => answer(s.log, 'wait_for_task', async () => {
+    const got = await call(s, { method: 'GET', path: `/tasks/${seg(a.task_id)}/wait${query({ timeout_ms: a.timeout_ms ?? 30_000, stage: a.stage })}` }, [200, 202])
+    const finished = got.status === 200
+    return ok(finished ? `Task ${a.task_id} is in stage ${got.body.stage}.` : `Task ${a.task_id} is still in stage ${got.body.stage}; call again to keep waiting.`, { finished, task: compactTask(got.body, false) })
   }))
 
   server.registerTool('get_task', {

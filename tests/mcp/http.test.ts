@@ -2,7 +2,7 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { startServer, type TestServer } from '../helpers/server.ts'
-import { createTask, expectError, expectStatus, singleStage, unique } from '../helpers/fixtures.ts'
+import { createPipeline, createTask, expectError, expectStatus, singleStage, unique } from '../helpers/fixtures.ts'
 import { rawRequest } from '../helpers/raw.ts'
 import { httpClient, keptLog, leakedTokens, text, type McpClient } from '../helpers/mcp.ts'
 
@@ -15,7 +15,7 @@ test.before(async (ctx) => {
 test.after(async (ctx) => ctx.s.close())
 
 const AGENT_TOOLS = ['add_artifact', 'append_event', 'claim_task', 'complete_task', 'create_task', 'fail_task', 'get_task', 'heartbeat',
-  'list_tasks', 'my_leases', 'release_task', 'store_get', 'store_put', 'store_search']
+  'list_tasks', 'my_leases', 'release_task', 'store_get', 'store_put', 'store_search', 'wait_for_task']
 
 const INIT = { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } }
 const MCP_HEADERS = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' }
@@ -181,6 +181,46 @@ test('with an API token, /mcp without it is 401; with it the tools work', async 
       const claimed = await c.tool('claim_task', { role })
       assert.is(claimed.structuredContent.task.id, created.structuredContent.task_id)
       assert.not.ok((await c.tool('complete_task', { task_id: created.structuredContent.task_id, trigger: 'complete' })).isError)
+    })
+  } finally {
+    await s.close()
+  }
+})
+
+test('list_tasks finds tasks by their words and status; wait_for_task answers when a task finishes', async ({ s }) => {
+  const { pipelineId, role } = await singleStage(s)
+  const wanted = await createTask(s, pipelineId, { title: 'Rotate the billing keys', description: 'before Friday' })
+  await createTask(s, pipelineId, { title: 'Something else' })
+  await withClient(s, {}, async (c) => {
+    const found = await c.tool('list_tasks', { pipeline: pipelineId, q: 'billing friday', status: 'claimable' })
+    assert.equal(found.structuredContent.tasks.map((t: any) => t.id), [wanted])
+    const waited = await c.tool('wait_for_task', { task_id: wanted, timeout_ms: 50 })
+    assert.equal([waited.structuredContent.finished, waited.structuredContent.task.stage], [false, 'work'])
+    const waiting = c.tool('wait_for_task', { task_id: wanted, timeout_ms: 10_000 })
+    const lease = expectStatus(await s.request('POST', '/leases/claim', { agent_id: unique('a'), agent_role: role }), 200).body
+    assert.is(lease.task.id, wanted)
+    expectStatus(await s.request('POST', `/runs/${lease.run.id}/transition`, { trigger: 'complete' }, { authorization: `Bearer ${lease.lease_token}` }), 200)
+    const done = await waiting
+    assert.equal([done.structuredContent.finished, done.structuredContent.task.stage], [true, 'done'])
+  })
+})
+
+test('with the admin toolset, signal_task moves a task out of a human gate', async () => {
+  const s = await startServer({ mcpToolsets: new Set(['agent', 'admin']) })
+  try {
+    const pipelineId = await createPipeline(s, {
+      initial: 'approval',
+      states: { approval: { gate: true }, work: { agent_role: unique('role') }, done: { terminal: true } },
+      transitions: [{ from: 'approval', to: 'work', trigger: 'approve' }, { from: 'work', to: 'done', trigger: 'complete' }],
+    })
+    const taskId = await createTask(s, pipelineId)
+    await withClient(s, {}, async (c) => {
+      const moved = await c.tool('signal_task', { task_id: taskId, trigger: 'approve', data: { by: 'ops' } })
+      assert.not.ok(moved.isError, text(moved))
+      assert.equal([moved.structuredContent.previous_stage, moved.structuredContent.new_stage], ['approval', 'work'])
+      const again = await c.tool('signal_task', { task_id: taskId, trigger: 'approve' })
+      assert.ok(again.isError)
+      assert.match(text(again), 'not_a_gate')
     })
   } finally {
     await s.close()

@@ -23,8 +23,8 @@ test('the bridge lists the agent and admin tools, and works a task through with 
   const c = await stdioClient(s, ['--token', TOKEN, '--agent', agent, '--role', role, '--toolsets', 'agent,admin'])
   try {
     const names = (await c.client.listTools()).tools.map((t) => t.name)
-    for (const admin of ['requeue_task', 'cancel_task', 'pause_pipeline', 'resume_pipeline']) assert.ok(names.includes(admin), admin)
-    assert.is(names.length, 18)
+    for (const admin of ['requeue_task', 'cancel_task', 'signal_task', 'pause_pipeline', 'resume_pipeline']) assert.ok(names.includes(admin), admin)
+    assert.is(names.length, 20)
     const claimed = await c.tool('claim_task')
     assert.is(claimed.structuredContent.task.id, taskId, text(claimed))
     assert.type((await c.tool('append_event', { task_id: taskId, kind: 'step' })).structuredContent.event_id, 'number')
