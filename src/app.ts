@@ -127,7 +127,7 @@ export function createApp(options: { driver: Driver; clock: Clock; log: Log; con
   // Background writes skip their turn while storage is busy.
   const sweep = () => driver.tryWrite((c) => c.sweepAnswers(clock.now()))?.catch((err) => log.error('idempotency sweep failed', err))
   const sweepTimer = setInterval(sweep, IDEMPOTENCY_SWEEP_MS).unref()
-  const reaper = createReaper({ driver, clock, log, onReaped: (reaped) => { observeReaped(metrics, reaped); waiters.poke(); taskWatch.poke() } })
+  const reaper = createReaper({ driver, clock, log, onReaped: (reaped) => { observeReaped({ metrics, clock }, reaped); waiters.poke(); taskWatch.poke() } })
   if (options.autoReap !== false) reaper.start()
   void scheduler.start()
 

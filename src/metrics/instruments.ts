@@ -9,7 +9,7 @@ const REQUEST_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
 const CLAIM_WAIT_BUCKETS = [0.005, 0.05, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60]
 const WORK_BUCKETS = [0.01, 0.1, 0.5, 1, 5, 15, 30, 60, 300, 900, 1800, 3600, 7200, 21600, 86400]
 
-export const RUN_OUTCOMES = ['completed', 'failed', 'released'] as const
+export const RUN_OUTCOMES = ['completed', 'failed', 'released', 'expired'] as const
 export type RunOutcome = (typeof RUN_OUTCOMES)[number]
 
 export type Instruments = ReturnType<typeof createInstruments>
@@ -33,7 +33,7 @@ export function createInstruments() {
       buckets: WORK_BUCKETS, registers,
     }),
     runDuration: new Histogram({
-      name: 'docket_run_duration_seconds', help: 'Run time from claim to its end through the API, by outcome',
+      name: 'docket_run_duration_seconds', help: 'Run time from claim to its end, by outcome (expired: to when its expiry was found)',
       labelNames: ['outcome'] as const, buckets: WORK_BUCKETS, registers,
     }),
     claims: new Counter({ name: 'docket_claims_total', help: 'Claims answered, by whether they leased a task', labelNames: ['outcome'] as const, registers }),

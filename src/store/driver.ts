@@ -13,10 +13,10 @@ import type {
 import type { ScheduleSpec } from '../domain/schedule.ts'
 import type { FireResult, ScheduleControl, ScheduledTaskRow, ScheduleRow, SlotFire } from './schedule-types.ts'
 
-/** Leases found expired: how many, and how many of their tasks that dead-lettered (their attempts ran out). */
-export type Reaped = { expired: number; deadLettered: number }
+/** Leases found expired: how many (their runs' ids), and how many of their tasks dead-lettered (attempts ran out). */
+export type Reaped = { expired: number; deadLettered: number; runIds: readonly string[] }
 
-export const NOTHING_REAPED: Reaped = Object.freeze({ expired: 0, deadLettered: 0 })
+export const NOTHING_REAPED: Reaped = Object.freeze({ expired: 0, deadLettered: 0, runIds: Object.freeze([]) })
 
 /** SQLite's changes run synchronously inside its group-committed writer; PostgreSQL's are async. */
 export type Awaitable<T> = T | Promise<T>

@@ -129,6 +129,7 @@ test('lease expirations, requeues, failed runs and dead letters (of a failed run
   // Two dead letters: the expired lease's (max_attempts 1), then, after the requeue, the failed run's.
   assert.is(m.value('docket_dead_letters_total') - before.value('docket_dead_letters_total'), 2)
   assert.is(m.histogram('docket_run_duration_seconds', { outcome: 'failed' }).count - before.histogram('docket_run_duration_seconds', { outcome: 'failed' }).count, 1)
+  assert.is(m.histogram('docket_run_duration_seconds', { outcome: 'expired' }).count - before.histogram('docket_run_duration_seconds', { outcome: 'expired' }).count, 1)
   assert.is(m.value('docket_tasks', { pipeline: p.name, stage: 'work', state: 'dead_lettered' }), 1)
 })
 

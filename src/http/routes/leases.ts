@@ -66,7 +66,7 @@ export const leaseRoutes: Route[] = [
       }, claimOptions)
       // Reaping frees work for others (a claim's own commit wakes nobody).
       if (reaped.expired > 0) {
-        observeReaped(app.metrics, reaped)
+        observeReaped(app, reaped)
         app.waiters.poke()
         app.taskWatch.poke()
       }

@@ -165,7 +165,7 @@ export function createOutcomes(ctx: PgContext, hints: RunHints) {
         if (await recordFailedAttempt(tx, o, task, run.id, nowMs)) deadLettered++
       }
       await writeOutcome(tx, nowMs, o)
-      return { expired: due.length, deadLettered }
+      return { expired: due.length, deadLettered, runIds: due.map((d) => d.run.id) }
     },
 
     /** Takes a task out of play for good; its running run (if any) is canceled and its lease revoked. */

@@ -116,7 +116,7 @@ export function createOutcomeStore(db: Db, tasks: TaskStore, events: EventStore,
         events.append(run.id, 'lease_expired', { lease_expires_at_ms: run.lease_expires_at_ms }, nowMs)
         if (recordFailedAttempt(run, nowMs)) deadLettered++
       }
-      return { expired: due.length, deadLettered }
+      return { expired: due.length, deadLettered, runIds: due.map((r) => r.id) }
     },
 
     /** Takes a task out of play for good; its running run (if any) is canceled and its lease revoked. */
