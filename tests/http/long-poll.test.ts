@@ -113,7 +113,7 @@ test('resuming a paused pipeline wakes its waiting claims', async ({ s }) => {
   assert.is((await pending).status, 200)
 })
 
-test('1,000 waiting claims stay cheap: little memory, no CPU while idle', async ({ s }) => {
+test('1,000 waiting claims stay cheap: little memory, no work while idle', async ({ s }) => {
   const { pipelineId, role } = await singleStage(s)
   const rssBefore = process.memoryUsage().rss
   // wait_ms long enough that none times out on a loaded machine; those still waiting at the end are aborted
@@ -125,13 +125,27 @@ test('1,000 waiting claims stay cheap: little memory, no CPU while idle', async 
   const settled = Promise.allSettled(pending)
   try {
     await waitersReach(s, 1_000, 30_000)
-    const cpuBefore = process.cpuUsage()
-    await tick(500)
-    const idle = process.cpuUsage(cpuBefore)
+    // Idle means no work per waiter: while nothing changes, claims are not tried and claimants not read. The CPU
+    // this takes is measured by bench/ (long-poll), on the server alone; here the clients share the process.
+    const { app } = s.docket
+    const reads = app.driver.reads
+    const realClaimants = reads.claimants
+    const realCommit = app.commit
+    let work = 0
+    reads.claimants = (...a) => { work++; return realClaimants.apply(reads, a) }
+    app.commit = (...a) => { work++; return realCommit(...a) }
+    try {
+      await tick(500)
+    } finally {
+      reads.claimants = realClaimants
+      app.commit = realCommit
+    }
+    // On PostgreSQL the waiters re-check every 2 s (a NOTIFY may be lost): one read for the role, never one per
+    // waiter. Polling per waiter would be a thousand.
+    assert.ok(work <= 4, `${work} claims tried or claimants read while idle`)
     const rssGrowthMb = (process.memoryUsage().rss - rssBefore) / 2 ** 20
-    // Loose bounds (client and server share this process); bench/ measures the server alone.
+    // A loose bound (client and server share this process); bench/ measures the server alone.
     assert.ok(rssGrowthMb < 100, `RSS grew ${rssGrowthMb} MiB`)
-    assert.ok((idle.user + idle.system) / 1000 < 150, `idle CPU ${(idle.user + idle.system) / 1000} ms in 500 ms`)
     for (let i = 0; i < 10; i++) await createTask(s, pipelineId)
     for (const until = performance.now() + 10_000; answered < 10 && performance.now() < until;) await tick(5)
     await tick(50) // an 11th answer would show here
