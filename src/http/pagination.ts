@@ -27,6 +27,19 @@ export function parseIdCursor(text: string | undefined): number | null {
   return Number(text)
 }
 
+// A key cursor is the last key (or name) returned, base64url-encoded so that it needs no escaping in a URL.
+export function keyCursorOf(key: string): string {
+  return Buffer.from(key).toString('base64url')
+}
+
+/** Position after a key in a list ordered by key bytes. */
+export function parseKeyCursor(text: string | undefined): string | null {
+  if (text === undefined) return null
+  const key = Buffer.from(text, 'base64url').toString()
+  if (text === '' || keyCursorOf(key) !== text) throw invalidCursor()
+  return key
+}
+
 function invalidCursor(): AppError {
   return new AppError('invalid_cursor', 400, 'Invalid cursor format', [{ path: 'query.cursor', message: 'not a cursor this list returned' }])
 }

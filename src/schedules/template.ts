@@ -3,7 +3,10 @@
 import type { ScheduleSpec } from '../domain/schedule.ts'
 import type { NewTask } from '../store/types.ts'
 
-export function renderTask(name: string, spec: ScheduleSpec, slotMs: number): NewTask {
+/** The task of `schedule` (its row as stored) for the slot at `slotMs`. */
+export function renderTask(schedule: { name: string; spec_json: string }, slotMs: number): NewTask {
+  const { name } = schedule
+  const spec = JSON.parse(schedule.spec_json) as ScheduleSpec
   const fill = (text: string) => text.replace(/\{\{\s*(scheduled_at|name)\s*\}\}/g, (_, field: string) =>
     field === 'name' ? name : new Date(slotMs).toISOString())
   const { task } = spec

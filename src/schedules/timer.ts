@@ -79,7 +79,7 @@ export function createScheduler(deps: { driver: Driver; clock: Clock; log: Log }
 
   async function fire(name: string, slotMs: number): Promise<Fired> {
     try {
-      const render = (row: ScheduleRow) => renderTask(row.name, JSON.parse(row.spec_json) as ScheduleSpec, slotMs)
+      const render = (row: ScheduleRow) => renderTask(row, slotMs)
       const pending = driver.tryWrite((c) => c.fireSlot({ name, slotMs, manual: false, render }, clock.now()))
       if (pending === null) return 'busy'
       const { outcome } = await pending

@@ -2,7 +2,7 @@ import * as v from 'valibot'
 import { del, get, put, type Input, type Route } from '../route.ts'
 import { body, queryLimit } from '../validate.ts'
 import { noContent, rawJson } from '../reply.ts'
-import { pageJson } from '../pagination.ts'
+import { keyCursorOf, pageJson, parseKeyCursor } from '../pagination.ts'
 import { AppError, validationError, type Detail } from '../../domain/errors.ts'
 import { filterJson, isJsonPath, searchTerms } from '../../domain/search.ts'
 import { tokensOf } from '../../domain/fts5-tokens.ts'
@@ -36,17 +36,6 @@ function names(input: Input): { ns: string; key: string } {
     .map(([field]) => ({ path: field, message: `longer than ${MAX_NAME_BYTES} bytes` }))
   if (details.length > 0) throw validationError(details)
   return { ns, key } // the router drops empty segments, so neither is ever empty
-}
-
-// A cursor is the last key returned, base64url-encoded so that it needs no escaping in a URL.
-const encodeCursor = (key: string) => Buffer.from(key).toString('base64url')
-
-function decodeCursor(text: string): string {
-  const key = Buffer.from(text, 'base64url').toString()
-  if (text === '' || encodeCursor(key) !== text) {
-    throw new AppError('invalid_cursor', 400, 'Invalid cursor format', [{ path: 'query.cursor', message: 'not a cursor this list returned' }])
-  }
-  return key
 }
 
 export const kvRoutes: Route[] = [
@@ -93,8 +82,8 @@ export const kvRoutes: Route[] = [
       return rawJson(200, `[${(await reads.entries(ns, null, PLAIN_LIST_CAP)).map(entryJson).join(',')}]`)
     }
     const limit = queryLimit(input.query, 100)
-    const after = input.query.cursor === undefined ? null : decodeCursor(input.query.cursor)
-    return rawJson(200, pageJson(await reads.entries(ns, after, limit + 1), limit, entryJson, (e) => encodeCursor(e.key)))
+    const after = parseKeyCursor(input.query.cursor)
+    return rawJson(200, pageJson(await reads.entries(ns, after, limit + 1), limit, entryJson, (e) => keyCursorOf(e.key)))
   }),
 
   del('/store/:ns/:key', (input, app) => {

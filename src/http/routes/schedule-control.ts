@@ -10,7 +10,6 @@ import { scheduleJson, scheduleStateJson } from '../schedule-json.ts'
 import { andReschedule, scheduleName } from './schedules.ts'
 import { renderTask } from '../../schedules/template.ts'
 import { AppError } from '../../domain/errors.ts'
-import type { ScheduleSpec } from '../../domain/schedule.ts'
 
 const NoFields = v.object({})
 
@@ -36,7 +35,7 @@ export const scheduleControlRoutes: Route[] = [
     const name = scheduleName(input)
     optionalBody(NoFields, input.body)
     const nowMs = app.clock.now()
-    const render = (row: { name: string; spec_json: string }) => renderTask(row.name, JSON.parse(row.spec_json) as ScheduleSpec, nowMs)
+    const render = (row: { name: string; spec_json: string }) => renderTask(row, nowMs)
     return app.commit(input, (c) => c.fireSlot({ name, slotMs: nowMs, manual: true, render }, nowMs), (fired) => {
       if (fired.outcome === 'gone') throw notFound()
       return json(201, { task_id: fired.task_id, scheduled_at_ms: nowMs })

@@ -2,7 +2,7 @@
 import { del, get, put, type Input, type Route } from '../route.ts'
 import { queryLimit } from '../validate.ts'
 import { noContent, rawJson, type Reply } from '../reply.ts'
-import { pageJson } from '../pagination.ts'
+import { keyCursorOf, pageJson, parseKeyCursor } from '../pagination.ts'
 import { scheduleJson } from '../schedule-json.ts'
 import { parseScheduleBody } from '../schedule-body.ts'
 import { AppError, validationError } from '../../domain/errors.ts'
@@ -26,24 +26,13 @@ export async function andReschedule(app: App, name: string | null, reply: Promis
   return answered
 }
 
-// A cursor is the last name returned, base64url-encoded so that it needs no escaping in a URL.
-const encodeCursor = (name: string) => Buffer.from(name).toString('base64url')
-
-function decodeCursor(text: string): string {
-  const name = Buffer.from(text, 'base64url').toString()
-  if (text === '' || encodeCursor(name) !== text) {
-    throw new AppError('invalid_cursor', 400, 'Invalid cursor format', [{ path: 'query.cursor', message: 'not a cursor this list returned' }])
-  }
-  return name
-}
-
 export const scheduleRoutes: Route[] = [
   get('/schedules', async (input, app) => {
     const limit = queryLimit(input.query, 100)
-    const after = input.query.cursor === undefined ? null : decodeCursor(input.query.cursor)
+    const after = parseKeyCursor(input.query.cursor)
     const rows = await app.driver.reads.schedules(input.query.prefix ?? '', after, limit)
     const nowMs = app.clock.now()
-    return rawJson(200, pageJson(rows, limit, (r) => scheduleJson(r, nowMs), (r) => encodeCursor(r.name)))
+    return rawJson(200, pageJson(rows, limit, (r) => scheduleJson(r, nowMs), (r) => keyCursorOf(r.name)))
   }),
 
   put('/schedules/:name', async (input, app) => {

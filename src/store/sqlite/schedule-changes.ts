@@ -19,8 +19,8 @@ export function createScheduleChanges(store: Store, createTasks: Changes['create
   return {
     putSchedule(name, spec, paused, nowMs) {
       const existing = schedules.get(name)
-      const keepSince = existing === undefined ? null : isSameTiming(JSON.parse(existing.spec_json) as ScheduleSpec, spec)
-      return { row: schedules.put(name, JSON.stringify(spec), paused, keepSince, nowMs), created: existing === undefined }
+      const keepSince = existing !== undefined && isSameTiming(JSON.parse(existing.spec_json) as ScheduleSpec, spec)
+      return { row: schedules.put(name, JSON.stringify(spec), paused, existing, keepSince, nowMs), created: existing === undefined }
     },
     deleteSchedule: (name) => schedules.remove(name),
     pauseSchedule: (name, paused, nowMs) => schedules.setPaused(name, paused, nowMs),

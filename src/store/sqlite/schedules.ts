@@ -48,15 +48,8 @@ export function createScheduleStore(db: Db) {
   return {
     get: (name: string): ScheduleRow | undefined => byName.get(name),
 
-    require(name: string): ScheduleRow {
-      const row = byName.get(name)
-      if (row === undefined) throw new AppError('not_found', 404, 'Schedule not found')
-      return row
-    },
-
-    /** Inserts or replaces; `keepSince` keeps the firing cursor (the timing did not change). */
-    put(name: string, specJson: string, paused: boolean, keepSince: boolean | null, nowMs: number): ScheduleRow {
-      const existing = byName.get(name)
+    /** Inserts, or replaces `existing` (the row as the caller read it); `keepSince` keeps its firing cursor. */
+    put(name: string, specJson: string, paused: boolean, existing: ScheduleRow | undefined, keepSince: boolean, nowMs: number): ScheduleRow {
       const p = paused ? 1 : 0
       if (existing === undefined) insert.run({ name, spec_json: specJson, paused: p, now: nowMs })
       else replace.run({ name, spec_json: specJson, paused: p, since_ms: keepSince ? existing.since_ms : nowMs, now: nowMs })
