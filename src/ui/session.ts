@@ -2,7 +2,8 @@
 // The signing key is derived from the API token, so sessions survive a restart and work on every node that
 // shares the token, and changing the token ends them all. Without a token (loopback only) the key is random
 // per process start: the console is open, and the session only carries the CSRF token.
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
+import { createHmac, randomBytes } from 'node:crypto'
+import { secretsEqual } from '../domain/token.ts'
 
 export const COOKIE = 'docket_session'
 export const SESSION_TTL_MS = 12 * 60 * 60 * 1000
@@ -30,19 +31,13 @@ export function createSessions(apiToken: string | null): Sessions {
     },
     verify(value, nowMs) {
       const m = value === undefined ? null : /^(\d{1,15})\.([\w-]{22})\.([\w-]{43})$/.exec(value)
-      if (m === null || !sameText(m[3], mac(`${m[1]}.${m[2]}`))) return null
+      if (m === null || !secretsEqual(m[3], mac(`${m[1]}.${m[2]}`))) return null
       const expiresAtMs = Number(m[1])
       return expiresAtMs > nowMs ? { id: m[2], expiresAtMs } : null
     },
     csrfToken,
-    isCsrfToken: (s, presented) => presented !== undefined && sameText(presented, csrfToken(s)),
+    isCsrfToken: (s, presented) => presented !== undefined && secretsEqual(presented, csrfToken(s)),
   }
-}
-
-function sameText(a: string, b: string): boolean {
-  const x = Buffer.from(a)
-  const y = Buffer.from(b)
-  return x.length === y.length && timingSafeEqual(x, y)
 }
 
 /** The Set-Cookie header of a session (Secure when the console is served over TLS). */

@@ -27,7 +27,7 @@ const Filter = objectOf({
 const Requeue = v.object({ ids: v.optional(Ids), filter: v.optional(Filter), stage: v.nullish(Name) })
 const Cancel = v.object({ ids: v.optional(Ids), filter: v.optional(Filter), reason: v.nullish(v.string()) })
 
-type Batch = (c: Changes, ids: readonly string[], nowMs: number) => Awaitable<BulkItem[]>
+export type Batch = (c: Changes, ids: readonly string[], nowMs: number) => Awaitable<BulkItem[]>
 
 /** Exactly one of ids (not empty) or a filter (with at least one field). */
 function targetOf(req: { ids?: string[]; filter?: BulkFilter }): { ids: string[] } | { filter: BulkFilter } {
@@ -41,7 +41,7 @@ function targetOf(req: { ids?: string[]; filter?: BulkFilter }): { ids: string[]
 }
 
 /** One batch in one transaction. Not recorded under an Idempotency-Key: each item is safe to repeat. */
-async function runBatch(input: Input, app: App, batch: Batch, ids: readonly string[]): Promise<BulkItem[]> {
+export async function runBatch(input: Input, app: App, batch: Batch, ids: readonly string[]): Promise<BulkItem[]> {
   let items: BulkItem[] = []
   await app.commit({ ...input, idempotencyKey: null }, (c) => batch(c, ids, app.clock.now()), (result) => {
     items = result

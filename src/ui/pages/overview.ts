@@ -14,10 +14,11 @@ const NEAR_EXPIRY_MS = 60_000
 export const overviewRoutes: UiRoute[] = [
   uiGet('', async (req, app) => {
     const { reads } = app.driver
-    const [stages, minutes, leases, pipelines, gates] = await Promise.all([
+    const [stages, minutes, leases, pipelines] = await Promise.all([
       reads.stageOverview(req.nowMs), reads.throughput(req.nowMs - HOUR_MS + 1),
-      reads.leasesExpiring(req.nowMs, req.nowMs + NEAR_EXPIRY_MS, 20), reads.pipelines(), gateQueues(app),
+      reads.leasesExpiring(req.nowMs, req.nowMs + NEAR_EXPIRY_MS, 20), reads.pipelines(),
     ])
+    const gates = await gateQueues(app, pipelines)
     const names = new Map(pipelines.map((p) => [p.id, p.name]))
     const link = (s: StageOverview, status: string, n: number) =>
       n === 0 ? html`<span class="muted">0</span>` : html`<a href="/ui/tasks?${String(new URLSearchParams({ pipeline: s.pipeline_id, stage: s.stage, status }))}">${n}</a>`

@@ -71,8 +71,8 @@ ${next === null ? '' : html`<a href="/ui/tasks?${filterQuery(form, { cursor: nex
     }
     const ids = scope === 'selected' ? req.form.getAll('id') : await matchingIds(app, form)
     if (req.form.get('confirm') !== 'yes') return ok(confirmPage(req, action, scope, form, ids))
-    const result = await commitBulk(app, ids, (c, batch) =>
-      action === 'cancel' ? c.cancelTasks(batch, 'canceled from the console', app.clock.now()) : c.requeueTasks(batch, null, app.clock.now()))
+    const result = await commitBulk(app, ids, (c, batch, nowMs) =>
+      action === 'cancel' ? c.cancelTasks(batch, 'canceled from the console', nowMs) : c.requeueTasks(batch, null, nowMs))
     if (action === 'requeue') app.metrics.requeues.inc(result.done)
     const report: Record<string, string> = { action, done: String(result.done), failed: String(result.failed) }
     if (result.firstError !== null) report.why = result.firstError
