@@ -3,7 +3,7 @@
 // exists), all as 400 validation_failed with one detail per problem.
 import * as v from 'valibot'
 import type { App } from '../app.ts'
-import { check, Int, Name, NonNegInt, parseJsonObject, Title } from './validate.ts'
+import { check, Int, Name, NonNegInt, parseJsonObject, RetryPolicy, Title } from './validate.ts'
 import { JsonObject, objectOf } from '../domain/schema.ts'
 import { validationError, type Detail } from '../domain/errors.ts'
 import {
@@ -23,11 +23,7 @@ const TaskTemplate = objectOf({
   description: v.optional(v.string(), ''),
   priority: v.nullish(Int),
   metadata: v.nullish(JsonObject),
-  retry_policy: v.nullish(objectOf({
-    max_attempts: v.nullish(v.pipe(Int, v.minValue(1))),
-    retry_delay_ms: v.nullish(NonNegInt),
-    dead_letter_stage: v.nullish(Name),
-  })),
+  retry_policy: v.nullish(RetryPolicy),
   dependencies: v.nullish(v.pipe(v.array(Name), v.maxLength(MAX_TASK_DEPENDENCIES))),
   assigned_agent_id: v.nullish(Name),
   assigned_by: v.nullish(Name),

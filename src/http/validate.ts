@@ -1,6 +1,7 @@
 import * as v from 'valibot'
 import { AppError, validationError, type Detail } from '../domain/errors.ts'
 import { jsonDepthExceeds, MAX_JSON_DEPTH } from '../domain/json.ts'
+import { objectOf } from '../domain/schema.ts'
 import { pathText, unknownFieldDetails } from './unknown-fields.ts'
 
 const utf8 = new TextDecoder('utf-8', { fatal: true })
@@ -87,6 +88,12 @@ export const Title = v.pipe(v.string(), v.maxLength(MAX_TITLE_LENGTH))
 
 export const Int = v.pipe(v.number(), v.safeInteger())
 export const NonNegInt = v.pipe(v.number(), v.safeInteger(), v.minValue(0))
+/** A task's retry_policy, as a create, an edit and a schedule's template take it. */
+export const RetryPolicy = objectOf({
+  max_attempts: v.nullish(v.pipe(Int, v.minValue(1))),
+  retry_delay_ms: v.nullish(NonNegInt),
+  dead_letter_stage: v.nullish(Name),
+})
 
 const INTEGER_TEXT = /^-?\d{1,16}$/
 

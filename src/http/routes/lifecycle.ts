@@ -1,8 +1,7 @@
 // The rest of a task's life: edit, delete, wait for its outcome, move it out of a human gate, its events.
 import * as v from 'valibot'
 import { del, get, patch, post, type Route } from '../route.ts'
-import { body, Int, Name, NonNegInt, queryInt, queryLimit, Title } from '../validate.ts'
-import { objectOf } from '../../domain/schema.ts'
+import { body, Int, Name, NonNegInt, queryInt, queryLimit, RetryPolicy, Title } from '../validate.ts'
 import { noContent, rawJson } from '../reply.ts'
 import { pageJson, parseIdCursor } from '../pagination.ts'
 import { taskJson } from '../render.ts'
@@ -16,11 +15,7 @@ const TaskPatch = v.object({
   priority: v.optional(Int),
   metadata: v.optional(v.unknown()),
   metadata_merge: v.optional(v.unknown()),
-  retry_policy: v.optional(v.nullable(objectOf({
-    max_attempts: v.nullish(v.pipe(Int, v.minValue(1))),
-    retry_delay_ms: v.nullish(NonNegInt),
-    dead_letter_stage: v.nullish(Name),
-  }))),
+  retry_policy: v.optional(v.nullable(RetryPolicy)),
   not_before_ms: v.optional(v.nullable(NonNegInt)),
   assigned_agent_id: v.optional(v.nullable(Name)),
   expected_task_version: v.nullish(Int),

@@ -1,7 +1,6 @@
 import * as v from 'valibot'
 import { get, post, type Route } from '../route.ts'
-import { body, Int, Name, NonNegInt, queryLimit, Title } from '../validate.ts'
-import { objectOf } from '../../domain/schema.ts'
+import { body, Int, Name, NonNegInt, queryLimit, RetryPolicy, Title } from '../validate.ts'
 import { json, rawJson } from '../reply.ts'
 import { pageJson, parseIdCursor, parseTimeCursor, timeCursorOf, timeCursorOfRow } from '../pagination.ts'
 import { ndjsonReply, wantsNdjson } from '../ndjson.ts'
@@ -16,11 +15,7 @@ const TaskCreate = v.object({
   description: v.string(),
   priority: v.nullish(Int),
   metadata: v.optional(v.unknown()),
-  retry_policy: v.nullish(objectOf({
-    max_attempts: v.nullish(v.pipe(Int, v.minValue(1))),
-    retry_delay_ms: v.nullish(NonNegInt),
-    dead_letter_stage: v.nullish(Name),
-  })),
+  retry_policy: v.nullish(RetryPolicy),
   dependencies: v.nullish(v.array(Name)),
   assigned_agent_id: v.nullish(Name),
   assigned_by: v.nullish(Name),

@@ -6,7 +6,8 @@ import type { Tx } from './tx.ts'
 import type { PgContext, TxChanges } from './context.ts'
 import type { Reads } from '../driver.ts'
 import { statement, type Statement } from './sql.ts'
-import { lockTask, newOutcome, writeOutcome } from './outcome-sql.ts'
+import { newOutcome, writeOutcome } from './outcome-sql.ts'
+import { requireTask, shiftOf } from './outcomes.ts'
 import { assign, unassign } from './assignments.ts'
 import { AppError } from '../../domain/errors.ts'
 import { bulkItemError } from '../bulk-item.ts'
@@ -97,12 +98,6 @@ const waiting = statement<{ n: number }>('lifecycle_waiting',
 
 type Bound = Pick<TxChanges, 'cancelTask' | 'requeueTask'>
 
-async function requireLocked(tx: Tx, taskId: string): Promise<TaskRow> {
-  const task = await lockTask(tx, taskId)
-  if (task === undefined) throw new AppError('not_found', 404, 'Task not found')
-  return task
-}
-
 /** Each item on its own: an AppError answers that item (its checks come before any write of it). */
 async function eachItem(ids: readonly string[], change: (id: string) => Promise<boolean>): Promise<BulkItem[]> {
   const items: BulkItem[] = []
@@ -120,7 +115,7 @@ async function eachItem(ids: readonly string[], change: (id: string) => Promise<
 export function lifecycleChanges(ctx: PgContext, runs: Bound): Pick<TxChanges, 'editTask' | 'deleteTask' | 'signalTask' | 'requeueTasks' | 'cancelTasks'> {
   const changes: Pick<TxChanges, 'editTask' | 'deleteTask' | 'signalTask' | 'requeueTasks' | 'cancelTasks'> = {
     async editTask(tx, taskId, patch, nowMs) {
-      const task = await requireLocked(tx, taskId)
+      const task = await requireTask(tx, taskId)
       const e = editOf(task, patch, (await ctx.compiled(tx, task.pipeline_id))!)
       if (e.assignee === null && task.assignee !== null) await unassign(ctx, tx, task.id, task.assignee, nowMs)
       if (e.assignee != null && e.assignee !== task.assignee) await assign(ctx, tx, task.id, e.assignee, null, nowMs)
@@ -132,7 +127,7 @@ export function lifecycleChanges(ctx: PgContext, runs: Bound): Pick<TxChanges, '
     },
 
     async deleteTask(tx, taskId, force) {
-      const task = await requireLocked(tx, taskId)
+      const task = await requireTask(tx, taskId)
       if (task.active_run_id !== null && !force) {
         throw new AppError('lease_held', 409, 'Task holds a live lease; delete with force=true to cancel its run first')
       }
@@ -143,13 +138,13 @@ export function lifecycleChanges(ctx: PgContext, runs: Bound): Pick<TxChanges, '
     },
 
     async signalTask(tx, taskId, req, nowMs) {
-      const task = await requireLocked(tx, taskId)
+      const task = await requireTask(tx, taskId)
       const pipeline = (await ctx.compiled(tx, task.pipeline_id))!
       const t = signalTransition(task, pipeline, req.trigger, req.expectedStage)
       const o = newOutcome()
       o.tasks.push({ ...task, stage: t.to, task_version: task.task_version + 1, dead_letter_reason: null, next_eligible_at_ms: 0, active_run_id: null, updated_at_ms: nowMs })
-      const isTerminal = isTerminalStage(pipeline, t.to)
-      if (isTerminalStage(pipeline, task.stage) !== isTerminal) o.shifts.set(task.id, isTerminal ? -1 : 1)
+      const shift = shiftOf(pipeline, task.stage, t.to)
+      if (shift !== 0) o.shifts.set(task.id, shift)
       o.wakes.add('')
       const [row] = await writeOutcome(tx, nowMs, o)
       await logEvent.run(tx, [task.id, nowMs, 'signaled', JSON.stringify({ trigger: t.trigger, from: task.stage, to: t.to, data: req.data ?? null })])
@@ -172,7 +167,7 @@ export function lifecycleChanges(ctx: PgContext, runs: Bound): Pick<TxChanges, '
 
   function requeueEach(tx: Tx, ids: readonly string[], stage: string, nowMs: number): Promise<BulkItem[]> {
     return eachItem(ids, async (id) => {
-      const before = await requireLocked(tx, id)
+      const before = await requireTask(tx, id)
       const task = await runs.requeueTask(tx, id, stage, nowMs)
       await logEvent.run(tx, [id, nowMs, 'requeued', JSON.stringify({ bulk: true, from_stage: before.stage, to_stage: task.stage })])
       return true

@@ -209,7 +209,7 @@ function requireLive(locked: Locked | undefined, proof: LeaseProof, nowMs: numbe
 }
 
 /** −1 when a move makes the task's stage terminal, +1 when it stops being so: its dependents' open count shift. */
-function shiftOf(pipeline: CompiledPipeline, from: string, to: string): number {
+export function shiftOf(pipeline: CompiledPipeline, from: string, to: string): number {
   const isTerminal = isTerminalStage(pipeline, to)
   return isTerminalStage(pipeline, from) === isTerminal ? 0 : isTerminal ? -1 : 1
 }
@@ -218,7 +218,8 @@ function transitionEvent(t: TransitionInfo, from: string, req: TransitionRequest
   return { trigger: t.trigger, from, to: t.to, instructions: req.instructions ?? t.instructions ?? '' }
 }
 
-async function requireTask(tx: Tx, taskId: string): Promise<TaskRow> {
+/** The task, locked; 404 when there is none. */
+export async function requireTask(tx: Tx, taskId: string): Promise<TaskRow> {
   const task = await lockTask(tx, taskId)
   if (task === undefined) throw new AppError('not_found', 404, 'Task not found')
   return task
